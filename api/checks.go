@@ -1,0 +1,323 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/gatehouse-dev/gatehouse/identity"
+	"github.com/gatehouse-dev/gatehouse/internal/apperr"
+	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/schema"
+	"github.com/gatehouse-dev/gatehouse/tokens"
+)
+
+// maxBulk bounds a bulk check.
+const maxBulk = 1000
+
+type checkRequest struct {
+	Resource       string `json:"resource"`
+	Permission     string `json:"permission"`
+	Subject        string `json:"subject,omitempty"`
+	AtLeastAsFresh string `json:"at_least_as_fresh,omitempty"`
+}
+
+type checkResponse struct {
+	Allowed   bool   `json:"allowed"`
+	CheckedAt string `json:"checked_at"`
+}
+
+type bulkRequest struct {
+	Items []checkRequest `json:"items"`
+}
+
+type bulkResult struct {
+	Allowed bool         `json:"allowed"`
+	Error   *errorDetail `json:"error,omitempty"`
+}
+
+type bulkResponse struct {
+	Results []bulkResult `json:"results"`
+}
+
+type lookupResourcesRequest struct {
+	Subject        string `json:"subject,omitempty"`
+	Permission     string `json:"permission"`
+	ResourceType   string `json:"resource_type"`
+	AtLeastAsFresh string `json:"at_least_as_fresh,omitempty"`
+}
+
+type lookupResourcesResponse struct {
+	Resources []string `json:"resources"`
+}
+
+type lookupSubjectsRequest struct {
+	Resource       string `json:"resource"`
+	Permission     string `json:"permission"`
+	SubjectType    string `json:"subject_type"`
+	AtLeastAsFresh string `json:"at_least_as_fresh,omitempty"`
+}
+
+type lookupSubjectsResponse struct {
+	Subjects []string `json:"subjects"`
+}
+
+type explainResponse struct {
+	Allowed   bool       `json:"allowed"`
+	CheckedAt string     `json:"checked_at"`
+	Paths     [][]string `json:"paths"`
+}
+
+// functionFor names the token-grant function that a permission exercises (T3).
+func functionFor(permission string) string {
+	switch permission {
+	case "write", "delete":
+		return permission
+	case "manage", "manage_acl", "create_repo":
+		return "manage"
+	case "super_admin":
+		return "admin"
+	}
+	return "read"
+}
+
+// checkPermission validates that permission exists on type typ.
+func checkPermission(field, typ, permission string) error {
+	if permission == "" {
+		return apperr.InvalidField(field, "is required")
+	}
+	known := schema.Permissions[typ]
+	if !slices.Contains(known, permission) {
+		return apperr.InvalidField(field, "%q is not a permission of %s (known: %v)", permission, typ, known)
+	}
+	return nil
+}
+
+// mayInspect reports whether the caller may ask about subjects other than itself on
+// resources of type typ in org: platform admins, and tokens granted the check function.
+func (s *server) mayInspect(c *gin.Context, p tokens.Principal, typ, org string) error {
+	if p.Scoped() && p.Allows("check", typ, org) {
+		return nil
+	}
+	if p.Allows("admin", "platform", "") {
+		admin, err := s.Platform.IsAdmin(c.Request.Context(), subjectOf(p))
+		if err != nil {
+			return err
+		}
+		if admin {
+			return nil
+		}
+	}
+	return apperr.Forbid("asking about a subject other than yourself needs a platform admin or a token granted the check function")
+}
+
+// parseCheck validates a check and resolves its subject: the caller when none is given.
+// self reports whether the subject is the caller, whose token grants then also apply.
+func (s *server) parseCheck(c *gin.Context, p tokens.Principal, req checkRequest, prefix string) (cr relations.CheckRequest, self bool, err error) {
+	res, err := identity.ParseObject(prefix+"resource", req.Resource)
+	if err != nil {
+		return cr, false, err
+	}
+	if err := checkPermission(prefix+"permission", res.Type, req.Permission); err != nil {
+		return cr, false, err
+	}
+	sub := subjectOf(p)
+	if req.Subject != "" {
+		if sub, err = identity.ParseSubject(prefix+"subject", req.Subject); err != nil {
+			return cr, false, err
+		}
+	}
+	self = sub == subjectOf(p)
+	if !self {
+		if err := s.mayInspect(c, p, res.Type, identity.OrgOf(res)); err != nil {
+			return cr, false, err
+		}
+	}
+	return relations.CheckRequest{Resource: res, Permission: req.Permission, Subject: sub,
+		Consistency: relations.Consistency{AtLeastAsFresh: req.AtLeastAsFresh}}, self, nil
+}
+
+// tokenAllows applies the caller's token grants to a check about the caller itself:
+// effective access is the token's grants intersected with the owner's permissions (T3).
+func tokenAllows(p tokens.Principal, self bool, cr relations.CheckRequest) bool {
+	return !self || p.Allows(functionFor(cr.Permission), cr.Resource.Type, identity.OrgOf(cr.Resource))
+}
+
+func (s *server) check(c *gin.Context) {
+	var req checkRequest
+	if !bind(c, &req) {
+		return
+	}
+	p := principal(c)
+	cr, self, err := s.parseCheck(c, p, req, "")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	res, err := s.Engine.Check(c.Request.Context(), cr)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, checkResponse{Allowed: res.Allowed && tokenAllows(p, self, cr), CheckedAt: res.CheckedAt})
+}
+
+func (s *server) checkBulk(c *gin.Context) {
+	var req bulkRequest
+	if !bind(c, &req) {
+		return
+	}
+	if len(req.Items) == 0 || len(req.Items) > maxBulk {
+		writeError(c, apperr.InvalidField("items", "must hold 1 to %d checks", maxBulk))
+		return
+	}
+	p := principal(c)
+	results := make([]bulkResult, len(req.Items))
+	var crs []relations.CheckRequest
+	var idx []int
+	var selfs []bool
+	for i, item := range req.Items {
+		cr, self, err := s.parseCheck(c, p, item, fmt.Sprintf("items[%d].", i))
+		if err != nil {
+			if apperr.KindOf(err) == apperr.Internal || apperr.KindOf(err) == apperr.Unavailable {
+				writeError(c, err)
+				return
+			}
+			ae := toAppErr(err)
+			results[i].Error = &errorDetail{Code: ae.Code, Message: ae.Message, Field: ae.Field}
+			continue
+		}
+		crs, idx, selfs = append(crs, cr), append(idx, i), append(selfs, self)
+	}
+	if len(crs) > 0 {
+		answers, err := s.Engine.CheckBulk(c.Request.Context(), crs)
+		if err != nil {
+			writeError(c, err)
+			return
+		}
+		for j, a := range answers {
+			i := idx[j]
+			if a.Err != nil {
+				ae := toAppErr(a.Err)
+				results[i].Error = &errorDetail{Code: ae.Code, Message: ae.Message}
+				continue
+			}
+			results[i].Allowed = a.Allowed && tokenAllows(p, selfs[j], crs[j])
+		}
+	}
+	c.JSON(http.StatusOK, bulkResponse{Results: results})
+}
+
+func (s *server) lookupResources(c *gin.Context) {
+	var req lookupResourcesRequest
+	if !bind(c, &req) {
+		return
+	}
+	p := principal(c)
+	if _, ok := schema.Permissions[req.ResourceType]; !ok {
+		writeError(c, apperr.InvalidField("resource_type", "%q is not a resource type (known: %v)", req.ResourceType, s.ResourceTypes))
+		return
+	}
+	if err := checkPermission("permission", req.ResourceType, req.Permission); err != nil {
+		writeError(c, err)
+		return
+	}
+	sub := subjectOf(p)
+	if req.Subject != "" {
+		var err error
+		if sub, err = identity.ParseSubject("subject", req.Subject); err != nil {
+			writeError(c, err)
+			return
+		}
+	}
+	self := sub == subjectOf(p)
+	if !self {
+		if err := s.mayInspect(c, p, req.ResourceType, "*"); err != nil {
+			writeError(c, err)
+			return
+		}
+	}
+	objs, err := s.Engine.LookupResources(c.Request.Context(), sub, req.Permission, req.ResourceType, relations.Consistency{AtLeastAsFresh: req.AtLeastAsFresh})
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	out := lookupResourcesResponse{Resources: []string{}}
+	for _, o := range objs {
+		if tokenAllows(p, self, relations.CheckRequest{Resource: o, Permission: req.Permission}) {
+			out.Resources = append(out.Resources, o.String())
+		}
+	}
+	slices.Sort(out.Resources)
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *server) lookupSubjects(c *gin.Context) {
+	var req lookupSubjectsRequest
+	if !bind(c, &req) {
+		return
+	}
+	p := principal(c)
+	res, err := identity.ParseObject("resource", req.Resource)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	if err := checkPermission("permission", res.Type, req.Permission); err != nil {
+		writeError(c, err)
+		return
+	}
+	if req.SubjectType == "" {
+		req.SubjectType = "user"
+	}
+	if !slices.Contains(identity.SubjectTypes, req.SubjectType) {
+		writeError(c, apperr.InvalidField("subject_type", "%q is not a subject type (known: %v)", req.SubjectType, identity.SubjectTypes))
+		return
+	}
+	if err := s.mayInspect(c, p, res.Type, identity.OrgOf(res)); err != nil {
+		writeError(c, err)
+		return
+	}
+	subs, err := s.Engine.LookupSubjects(c.Request.Context(), res, req.Permission, req.SubjectType, relations.Consistency{AtLeastAsFresh: req.AtLeastAsFresh})
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	out := lookupSubjectsResponse{Subjects: []string{}}
+	for _, o := range subs {
+		out.Subjects = append(out.Subjects, o.String())
+	}
+	slices.Sort(out.Subjects)
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *server) explain(c *gin.Context) {
+	var req checkRequest
+	if !bind(c, &req) {
+		return
+	}
+	p := principal(c)
+	cr, self, err := s.parseCheck(c, p, req, "")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	ex, err := s.Engine.Explain(c.Request.Context(), cr)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	out := explainResponse{Allowed: ex.Allowed && tokenAllows(p, self, cr), CheckedAt: ex.CheckedAt, Paths: [][]string{}}
+	if out.Allowed {
+		for _, path := range ex.Paths {
+			strs := make([]string, 0, len(path))
+			for _, r := range path {
+				strs = append(strs, r.String())
+			}
+			out.Paths = append(out.Paths, strs)
+		}
+	}
+	c.JSON(http.StatusOK, out)
+}

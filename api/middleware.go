@@ -1,0 +1,208 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatehouse-dev/gatehouse/internal/apperr"
+	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/tokens"
+)
+
+const (
+	ctxLogger    = "gatehouse.logger"
+	ctxPrincipal = "gatehouse.principal"
+)
+
+func logger(c *gin.Context) *slog.Logger {
+	if l, ok := c.Get(ctxLogger); ok {
+		return l.(*slog.Logger)
+	}
+	return slog.Default()
+}
+
+// requestContext gives each request an id (echoed in X-Request-Id) and a logger with it,
+// logs the request when done, and counts it by route and status.
+func (s *server) requestContext() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		id := c.GetHeader("X-Request-Id")
+		if id == "" || len(id) > 64 {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		c.Header("X-Request-Id", id)
+		c.Set(ctxLogger, s.log.With(slog.String("request_id", id)))
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		status := c.Writer.Status()
+		s.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(status)).Inc()
+		attrs := []any{slog.String("method", c.Request.Method), slog.String("route", route),
+			slog.Int("status", status), slog.Duration("duration", time.Since(start))}
+		if p, ok := c.Get(ctxPrincipal); ok {
+			attrs = append(attrs, slog.String("subject", p.(tokens.Principal).Subject), slog.String("token_id", p.(tokens.Principal).TokenID))
+		}
+		logger(c).Info("request", attrs...)
+	}
+}
+
+// recovery turns a panic into a generic 500 and logs it.
+func recovery() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				logger(c).Error("panic", slog.Any("panic", r))
+				writeError(c, errors.New("panic"))
+			}
+		}()
+		c.Next()
+	}
+}
+
+// bodyLimit caps request bodies; reads past it fail and the handler answers 413.
+func bodyLimit(n int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.ContentLength > n {
+			writeError(c, apperr.New(apperr.TooLarge, "body_too_large", "the request body exceeds %d bytes", n))
+			return
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
+		c.Next()
+	}
+}
+
+// bind decodes a JSON body into v, answering 400/413 with the reason. An empty body
+// decodes as {} when allowEmpty.
+func bind(c *gin.Context, v any) bool {
+	if c.Request.ContentLength != 0 {
+		ct := c.GetHeader("Content-Type")
+		if mt, _, err := mime.ParseMediaType(ct); ct != "" && (err != nil || mt != "application/json") {
+			writeError(c, apperr.New(apperr.Invalid, "unsupported_content_type", "the body must be application/json, not %q", ct).WithDetails("field", "Content-Type"))
+			return false
+		}
+	}
+	if err := c.ShouldBindJSON(v); err != nil {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			writeError(c, apperr.New(apperr.TooLarge, "body_too_large", "the request body exceeds %d bytes", mbe.Limit))
+		case errors.Is(err, errEmptyBody) || err.Error() == "EOF":
+			writeError(c, apperr.New(apperr.Invalid, "invalid_json", "the request body is empty; a JSON object is required"))
+		default:
+			writeError(c, apperr.New(apperr.Invalid, "invalid_json", "the request body is not valid JSON for this call: %s", jsonReason(err)))
+		}
+		return false
+	}
+	return true
+}
+
+var errEmptyBody = errors.New("empty body")
+
+// jsonReason shortens a decoder error to something safe and useful.
+func jsonReason(err error) string {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "json: ")
+	if len(msg) > 200 {
+		msg = msg[:200]
+	}
+	return msg
+}
+
+// authenticate verifies the bearer token and stores the principal. Before activation
+// every authenticated route answers 403 not_activated (P1).
+func (s *server) authenticate() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		raw, ok := bearer(c)
+		var p tokens.Principal
+		var err error
+		if ok {
+			p, err = s.Tokens.Verify(c.Request.Context(), raw)
+		}
+		if !ok || err != nil {
+			if apperr.KindOf(err) == apperr.Unavailable {
+				writeError(c, err)
+				return
+			}
+			activated, aerr := s.Platform.Activated(c.Request.Context())
+			switch {
+			case aerr != nil:
+				writeError(c, aerr)
+			case !activated:
+				writeError(c, apperr.New(apperr.NotActivated, "not_activated", "the platform is not activated; POST /api/v1/activate first"))
+			default:
+				s.authFailures.Inc()
+				writeError(c, apperr.Unauth())
+			}
+			return
+		}
+		c.Set(ctxPrincipal, p)
+		// Admin-only mode (P4): only platform admins get any access.
+		on, err := s.Platform.AdminOnlyCached(c.Request.Context())
+		if err != nil {
+			writeError(c, err)
+			return
+		}
+		if on {
+			admin, err := s.Platform.IsAdmin(c.Request.Context(), subjectOf(p))
+			if err != nil {
+				writeError(c, err)
+				return
+			}
+			if !admin {
+				writeError(c, apperr.New(apperr.Forbidden, "admin_only", "the platform is in admin-only mode; only platform admins have access"))
+				return
+			}
+		}
+		c.Next()
+	}
+}
+
+func bearer(c *gin.Context) (string, bool) {
+	h := c.GetHeader("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+		return "", false
+	}
+	return strings.TrimSpace(tok), true
+}
+
+func principal(c *gin.Context) tokens.Principal {
+	return c.MustGet(ctxPrincipal).(tokens.Principal)
+}
+
+// subjectOf returns the principal's subject. Subjects in the store are always valid.
+func subjectOf(p tokens.Principal) relations.Subject {
+	sub, err := relations.ParseSubject(p.Subject)
+	if err != nil {
+		panic("stored token subject is invalid: " + p.Subject)
+	}
+	return sub
+}
+
+func newMetrics(reg prometheus.Registerer) (*prometheus.CounterVec, prometheus.Counter) {
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gatehouse_http_requests_total", Help: "HTTP requests by method, route and status.",
+	}, []string{"method", "route", "status"})
+	authFailures := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "gatehouse_auth_failures_total", Help: "Requests refused for a missing, invalid or expired token.",
+	})
+	reg.MustRegister(requests, authFailures)
+	return requests, authFailures
+}

@@ -1,0 +1,170 @@
+package api
+
+import (
+	"net/http"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+var ginParam = regexp.MustCompile(`[:*]([a-zA-Z_]+)`)
+
+// openAPIPath turns a Gin path into an OpenAPI path: /a/:b -> /a/{b}.
+func openAPIPath(p string) string { return ginParam.ReplaceAllString(p, "{$1}") }
+
+// OpenAPI returns the OpenAPI 3.1 document of every route the router serves.
+func (s *server) openAPIDoc() map[string]any {
+	schemas := map[string]any{}
+	paths := map[string]any{}
+	errRef := schemaRef(reflect.TypeOf(errorBody{}), schemas)
+	for _, rt := range s.routes {
+		p := openAPIPath(rt.Path)
+		item, _ := paths[p].(map[string]any)
+		if item == nil {
+			item = map[string]any{}
+			paths[p] = item
+		}
+		op := map[string]any{
+			"summary":     rt.Summary,
+			"operationId": operationID(rt),
+			"tags":        []string{tag(rt.Path)},
+		}
+		if rt.Rules != "" {
+			op["description"] = "Rules: " + rt.Rules
+		}
+		var params []any
+		for _, m := range ginParam.FindAllStringSubmatch(rt.Path, -1) {
+			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+		}
+		if rt.Path == "/api/v1/relationships" && rt.Method == http.MethodGet {
+			for _, q := range []string{"resource", "relation", "subject"} {
+				params = append(params, map[string]any{"name": q, "in": "query", "required": false, "schema": map[string]any{"type": "string"}})
+			}
+		}
+		if params != nil {
+			op["parameters"] = params
+		}
+		if rt.Request != nil {
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+				"application/json": map[string]any{"schema": schemaRef(reflect.TypeOf(rt.Request), schemas)}}}
+		} else if rt.Path == "/api/v1/relationships/import" {
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+				"application/x-ndjson": map[string]any{"schema": map[string]any{"type": "string"}}}}
+		}
+		ok := map[string]any{"description": http.StatusText(rt.Status)}
+		switch {
+		case rt.Produces != "":
+			ok["content"] = map[string]any{rt.Produces: map[string]any{"schema": map[string]any{"type": "string"}}}
+		case rt.Response != nil:
+			ok["content"] = map[string]any{"application/json": map[string]any{"schema": schemaRef(reflect.TypeOf(rt.Response), schemas)}}
+		}
+		responses := map[string]any{itoa(rt.Status): ok}
+		errResp := map[string]any{"description": "error", "content": map[string]any{"application/json": map[string]any{"schema": errRef}}}
+		for _, code := range []string{"400", "413", "503"} {
+			responses[code] = errResp
+		}
+		if !rt.Public {
+			responses["401"], responses["403"] = errResp, errResp
+			op["security"] = []any{map[string]any{"bearer": []string{}}}
+		}
+		op["responses"] = responses
+		item[strings.ToLower(rt.Method)] = op
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info":    map[string]any{"title": "Gatehouse", "version": s.Version, "description": "Zanzibar-style authorization for data platforms."},
+		"paths":   paths,
+		"components": map[string]any{
+			"schemas":         schemas,
+			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
+		},
+	}
+}
+
+func (s *server) openapi(c *gin.Context) { c.JSON(http.StatusOK, s.openAPIDoc()) }
+
+func tag(path string) string {
+	parts := strings.Split(strings.TrimPrefix(path, "/api/"), "/")
+	if len(parts) >= 2 && parts[0] == "v1" {
+		return parts[1]
+	}
+	return parts[0]
+}
+
+func operationID(rt route) string {
+	var b strings.Builder
+	b.WriteString(strings.ToLower(rt.Method))
+	for _, part := range strings.FieldsFunc(rt.Path, func(r rune) bool { return r == '/' || r == '.' || r == '-' }) {
+		if part == "api" || part == "v1" || strings.HasPrefix(part, ":") {
+			continue
+		}
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+var timeType = reflect.TypeOf(time.Time{})
+
+// schemaRef returns a JSON schema for t, registering named structs in schemas.
+func schemaRef(t reflect.Type, schemas map[string]any) map[string]any {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == timeType:
+		return map[string]any{"type": "string", "format": "date-time"}
+	case t == reflect.TypeOf(Duration(0)):
+		return map[string]any{"type": "string", "description": "Go duration, e.g. 1h"}
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return map[string]any{"type": "string"}
+	case reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint, reflect.Uint32, reflect.Uint64:
+		return map[string]any{"type": "integer"}
+	case reflect.Slice:
+		return map[string]any{"type": "array", "items": schemaRef(t.Elem(), schemas)}
+	case reflect.Map:
+		return map[string]any{"type": "object"}
+	case reflect.Interface:
+		return map[string]any{}
+	case reflect.Struct:
+		name := t.Name()
+		if _, done := schemas[name]; !done {
+			schemas[name] = map[string]any{} // break cycles
+			props := map[string]any{}
+			var required []string
+			for i := 0; i < t.NumField(); i++ {
+				f := t.Field(i)
+				if !f.IsExported() {
+					continue
+				}
+				jname, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+				if jname == "-" {
+					continue
+				}
+				if jname == "" {
+					jname = f.Name
+				}
+				props[jname] = schemaRef(f.Type, schemas)
+				if !strings.Contains(opts, "omitempty") && f.Type.Kind() != reflect.Pointer {
+					required = append(required, jname)
+				}
+			}
+			sch := map[string]any{"type": "object", "properties": props}
+			if required != nil {
+				sch["required"] = required
+			}
+			schemas[name] = sch
+		}
+		return map[string]any{"$ref": "#/components/schemas/" + name}
+	}
+	return map[string]any{}
+}

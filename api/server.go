@@ -1,0 +1,174 @@
+// Package api is Gatehouse's HTTP edge: the Gin router, middleware, handlers, wire types,
+// the one error-to-HTTP translator, and the OpenAPI document generated from the same
+// route table that registers the handlers, so the two cannot drift.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gatehouse-dev/gatehouse/platform"
+	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/tokens"
+)
+
+// Deps are the API's required collaborators.
+type Deps struct {
+	Engine   relations.Engine
+	Tokens   *tokens.Service
+	Platform *platform.Service
+	Logger   *slog.Logger
+	Registry *prometheus.Registry
+	Version  string
+	// ResourceTypes are the schema's API type names, for deactivation and unfiltered reads.
+	ResourceTypes []string
+}
+
+// Options tune the API; zero values take defaults.
+type Options struct {
+	BodyLimit   int64 // bytes; default 1 MiB
+	ImportLimit int64 // bytes for relationship import; default 64 MiB
+}
+
+type server struct {
+	Deps
+	opts         Options
+	log          *slog.Logger
+	requests     *prometheus.CounterVec
+	authFailures prometheus.Counter
+	routes       []route
+}
+
+// route is one entry of the route table: it registers a handler and documents it.
+type route struct {
+	Method, Path string // Gin path syntax (:param)
+	Summary      string
+	Rules        string // MISSION.md rule IDs
+	Public       bool   // no token needed
+	Request      any    // request body type (nil: none)
+	Response     any    // success body type (nil: none)
+	Status       int    // success status
+	Produces     string // content type when not JSON
+	handler      gin.HandlerFunc
+}
+
+// New returns the HTTP handler of the API.
+func New(d Deps, o Options) http.Handler {
+	s := newServer(d, o)
+	return s.router()
+}
+
+func newServer(d Deps, o Options) *server {
+	if o.BodyLimit <= 0 {
+		o.BodyLimit = 1 << 20
+	}
+	if o.ImportLimit <= 0 {
+		o.ImportLimit = 64 << 20
+	}
+	s := &server{Deps: d, opts: o, log: d.Logger}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.requests, s.authFailures = newMetrics(d.Registry)
+	s.routes = s.routeTable()
+	return s
+}
+
+func (s *server) router() *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.Use(s.requestContext(), recovery())
+	r.NoRoute(func(c *gin.Context) {
+		writeError(c, &appNotFound)
+	})
+	r.NoMethod(func(c *gin.Context) {
+		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: "method_not_allowed", Message: "method not allowed on this route"}})
+	})
+	for _, rt := range s.routes {
+		limit := s.opts.BodyLimit
+		if rt.Path == "/api/v1/relationships/import" {
+			limit = s.opts.ImportLimit
+		}
+		chain := []gin.HandlerFunc{bodyLimit(limit)}
+		if !rt.Public {
+			chain = append(chain, s.authenticate())
+		}
+		chain = append(chain, rt.handler)
+		r.Handle(rt.Method, rt.Path, chain...)
+	}
+	return r
+}
+
+func (s *server) routeTable() []route {
+	metrics := gin.WrapH(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	return []route{
+		// Platform (C4, P1-P4, ID3).
+		{Method: "GET", Path: "/api/iam/version", Summary: "Server version", Rules: "C4", Public: true, Response: versionResponse{}, Status: 200, handler: s.version},
+		{Method: "GET", Path: "/api/iam/v1/ping", Summary: "Liveness ping", Rules: "C4", Public: true, Response: statusResponse{}, Status: 200, handler: ping},
+		{Method: "GET", Path: "/healthz", Summary: "Process health", Rules: "C4", Public: true, Response: statusResponse{}, Status: 200, handler: ping},
+		{Method: "GET", Path: "/readyz", Summary: "Ready while SpiceDB answers", Rules: "C4", Public: true, Response: statusResponse{}, Status: 200, handler: s.ready},
+		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics", Rules: "C4", Public: true, Status: 200, Produces: "text/plain", handler: metrics},
+		{Method: "GET", Path: "/api/v1/openapi.json", Summary: "This OpenAPI document", Rules: "C4", Public: true, Status: 200, Response: map[string]any{}, handler: s.openapi},
+		{Method: "POST", Path: "/api/v1/activate", Summary: "Activate the platform with its first admin", Rules: "P1", Public: true, Request: activateRequest{}, Response: activateResponse{}, Status: 201, handler: s.activate},
+		{Method: "POST", Path: "/api/v1/deactivate", Summary: "Delete every relationship, token and admin", Rules: "P3", Request: deactivateRequest{}, Response: statusResponse{}, Status: 200, handler: s.deactivate},
+		{Method: "GET", Path: "/api/v1/platform/admins", Summary: "List platform admins", Rules: "P2", Response: adminsResponse{}, Status: 200, handler: s.listAdmins},
+		{Method: "PUT", Path: "/api/v1/platform/admins/:subject", Summary: "Appoint a platform admin", Rules: "P2", Response: subjectResponse{}, Status: 200, handler: s.addAdmin},
+		{Method: "DELETE", Path: "/api/v1/platform/admins/:subject", Summary: "Remove a platform admin (never the last)", Rules: "P2", Response: subjectResponse{}, Status: 200, handler: s.removeAdmin},
+		{Method: "GET", Path: "/api/v1/platform/mode", Summary: "Read admin-only mode", Rules: "P4", Response: modeBody{}, Status: 200, handler: s.getMode},
+		{Method: "PUT", Path: "/api/v1/platform/mode", Summary: "Switch admin-only mode", Rules: "P4", Request: modeBody{}, Response: modeBody{}, Status: 200, handler: s.setMode},
+		{Method: "POST", Path: "/api/v1/robots", Summary: "Create a robot and its first token", Rules: "ID3", Request: robotRequest{}, Response: mintResponse{}, Status: 201, handler: s.createRobot},
+		{Method: "GET", Path: "/api/v1/robots", Summary: "List robots", Rules: "ID3", Response: robotsResponse{}, Status: 200, handler: s.listRobots},
+		{Method: "DELETE", Path: "/api/v1/robots/:name", Summary: "Delete a robot, its tokens and relationships", Rules: "ID3", Response: subjectResponse{}, Status: 200, handler: s.deleteRobot},
+
+		// Tokens.
+		{Method: "GET", Path: "/api/v1/whoami", Summary: "The caller, its orgs and token", Rules: "ID6", Response: whoamiResponse{}, Status: 200, handler: s.whoami},
+		{Method: "POST", Path: "/api/v1/tokens", Summary: "Mint a token for oneself, or (platform admins) for any subject", Rules: "T3 T4", Request: mintRequest{}, Response: mintResponse{}, Status: 201, handler: s.mintToken},
+		{Method: "GET", Path: "/api/v1/tokens", Summary: "List one's own tokens (no secrets)", Rules: "T3", Response: tokensResponse{}, Status: 200, handler: s.listTokens},
+		{Method: "DELETE", Path: "/api/v1/tokens/:id", Summary: "Revoke a token", Rules: "T3", Response: revokeResponse{}, Status: 200, handler: s.revokeToken},
+
+		// Checks (C1, C2).
+		{Method: "POST", Path: "/api/v1/check", Summary: "Check one permission", Rules: "C1", Request: checkRequest{}, Response: checkResponse{}, Status: 200, handler: s.check},
+		{Method: "POST", Path: "/api/v1/check/bulk", Summary: "Check many permissions", Rules: "C2", Request: bulkRequest{}, Response: bulkResponse{}, Status: 200, handler: s.checkBulk},
+		{Method: "POST", Path: "/api/v1/lookup/resources", Summary: "Which resources can a subject reach", Rules: "C2", Request: lookupResourcesRequest{}, Response: lookupResourcesResponse{}, Status: 200, handler: s.lookupResources},
+		{Method: "POST", Path: "/api/v1/lookup/subjects", Summary: "Which subjects hold a permission", Rules: "C2", Request: lookupSubjectsRequest{}, Response: lookupSubjectsResponse{}, Status: 200, handler: s.lookupSubjects},
+		{Method: "POST", Path: "/api/v1/explain", Summary: "Why a subject holds a permission", Rules: "C2", Request: checkRequest{}, Response: explainResponse{}, Status: 200, handler: s.explain},
+
+		// Relationships and schema (A1, A2).
+		{Method: "GET", Path: "/api/v1/relationships", Summary: "Read relationships (query: resource, relation, subject)", Rules: "A1", Response: relationshipsResponse{}, Status: 200, handler: s.readRelationships},
+		{Method: "POST", Path: "/api/v1/relationships", Summary: "Write and delete relationships atomically, with preconditions", Rules: "A1", Request: writeRequest{}, Response: writeResponse{}, Status: 200, handler: s.writeRelationships},
+		{Method: "GET", Path: "/api/v1/relationships/export", Summary: "Export every relationship as NDJSON", Rules: "A1", Status: 200, Produces: "application/x-ndjson", handler: s.exportRelationships},
+		{Method: "POST", Path: "/api/v1/relationships/import", Summary: "Import NDJSON relationships (idempotent)", Rules: "A1", Response: importResponse{}, Status: 200, handler: s.importRelationships},
+		{Method: "GET", Path: "/api/v1/schema", Summary: "The policy schema in force", Rules: "A2", Response: schemaResponse{}, Status: 200, handler: s.getSchema},
+		{Method: "POST", Path: "/api/v1/schema/validate", Summary: "Validate a schema or a validation file", Rules: "A2", Request: validateRequest{}, Response: validateResponse{}, Status: 200, handler: s.validateSchema},
+	}
+}
+
+// ready answers 200 while SpiceDB answers, 503 otherwise.
+func (s *server) ready(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), readyTimeout)
+	defer cancel()
+	if err := s.Engine.Ready(ctx); err != nil {
+		c.JSON(http.StatusServiceUnavailable, statusResponse{Status: "unavailable"})
+		return
+	}
+	c.JSON(http.StatusOK, statusResponse{Status: "ok"})
+}
+
+func ping(c *gin.Context) { c.JSON(http.StatusOK, statusResponse{Status: "ok"}) }
+
+func (s *server) version(c *gin.Context) {
+	c.JSON(http.StatusOK, versionResponse{Version: s.Version})
+}
+
+// pathParam returns a path parameter without surrounding slashes.
+func pathParam(c *gin.Context, name string) string {
+	return strings.Trim(c.Param(name), "/")
+}

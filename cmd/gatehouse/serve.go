@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/api"
+	"github.com/gatehouse-dev/gatehouse/bootstrap"
+	"github.com/gatehouse-dev/gatehouse/platform"
+	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/schema"
+	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/tokens"
+)
+
+func registerServeCmd(root *cobra.Command) {
+	cfg := defaultServeConfig()
+	var configPath string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Gatehouse server",
+		Long: `Run the Gatehouse server. With no configuration everything runs in this process on an
+in-memory store that is lost on exit. Every flag can also be set as GATEHOUSE_<FLAG>
+(e.g. GATEHOUSE_HTTP_ADDR) or as a key of the YAML --config file.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnvAndFile(cmd, configPath); err != nil {
+				return err
+			}
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			return serve(cmd.Context(), cfg, cmd.ErrOrStderr())
+		},
+	}
+	cfg.bindFlags(cmd.Flags())
+	cmd.Flags().StringVar(&configPath, "config", "", "YAML file of settings (keys are flag names)")
+	root.AddCommand(cmd)
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+const ephemeralBanner = `
+************************************************************************
+*  GATEHOUSE IS RUNNING ON AN IN-MEMORY STORE: EVERYTHING IS EPHEMERAL  *
+*  Relationships, tokens and admins are lost when this process exits.  *
+*  Use --database-url postgres://... or --spicedb-endpoint to persist.  *
+************************************************************************
+`
+
+// openEngine connects to the configured SpiceDB.
+func openEngine(ctx context.Context, cfg serveConfig, log *slog.Logger, stderr io.Writer) (relations.Engine, error) {
+	switch {
+	case cfg.SpiceDBEndpoint != "":
+		log.Info("using remote SpiceDB", "endpoint", cfg.SpiceDBEndpoint, "insecure", cfg.SpiceDBInsecure)
+		return relations.NewRemote(ctx, relations.RemoteConfig{Endpoint: cfg.SpiceDBEndpoint, Token: cfg.SpiceDBToken, Insecure: cfg.SpiceDBInsecure})
+	case cfg.DatabaseURL != "":
+		log.Info("using embedded SpiceDB on PostgreSQL")
+		log.Warn("Gatehouse's own records (tokens, robots) are still kept in memory")
+		return relations.NewEmbedded(ctx, relations.EmbeddedConfig{DatastoreEngine: "postgres", DatastoreURI: cfg.DatabaseURL})
+	default:
+		fmt.Fprint(stderr, ephemeralBanner)
+		log.Warn("EPHEMERAL: embedded SpiceDB on an in-memory datastore; all data is lost on exit", "ephemeral", true)
+		return relations.NewEmbedded(ctx, relations.EmbeddedConfig{DatastoreEngine: "memory"})
+	}
+}
+
+func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
+	log := newLogger(stderr, cfg.LogLevel)
+	slog.SetDefault(log)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	engine, err := openEngine(ctx, cfg, log, stderr)
+	if err != nil {
+		return fmt.Errorf("start the permission engine: %w", err)
+	}
+	defer engine.Close()
+	engine = relations.Instrument(engine, reg)
+
+	if err := bootstrap.WriteSchema(ctx, engine, schema.Text); err != nil {
+		return err
+	}
+	log.Info("policy schema in force")
+
+	st := store.NewMemory()
+	tok := tokens.NewService(st, cfg.Tokens)
+	plat := platform.New(engine, tok, st)
+	handler := api.New(api.Deps{
+		Engine: engine, Tokens: tok, Platform: plat, Logger: log, Registry: reg,
+		Version: version, ResourceTypes: resourceTypes(),
+	}, api.Options{BodyLimit: cfg.BodyLimit})
+
+	srv := &http.Server{
+		Addr:              cfg.HTTPAddr,
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	log.Info("gatehouse listening", "addr", "http://"+ln.Addr().String(), "version", version)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight", "timeout", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// resourceTypes lists the schema's API type names.
+func resourceTypes() []string {
+	out := make([]string, 0, len(schema.Permissions))
+	for t := range schema.Permissions {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,332 @@
+// Package platform owns the installation's life cycle: activation (P1), platform admins
+// (P2), deactivation (P3), admin-only mode (P4) and robots (ID3). Its state lives in
+// SpiceDB (platform:root's admin and unlocked relationships) and in the token store.
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/identity"
+	"github.com/gatehouse-dev/gatehouse/internal/apperr"
+	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/tokens"
+)
+
+// Root is the platform object.
+var Root = relations.Object{Type: "platform", ID: "root"}
+
+// unlockedTypes are the subject types given the `unlocked` wildcard while the platform is
+// open; removing them is admin-only mode (P4).
+var unlockedTypes = []string{"user", "robot", "sa", "pipeline"}
+
+// Service runs platform operations.
+type Service struct {
+	rel    relations.Engine
+	tokens *tokens.Service
+	store  store.Store
+	mu     sync.Mutex // serializes admin removal and mode changes in this process
+	now    func() time.Time
+
+	modeMu   sync.Mutex
+	modeOn   bool
+	modeRead time.Time // when modeOn was last read from SpiceDB
+}
+
+// modeTTL bounds how stale another replica's view of admin-only mode may be.
+const modeTTL = 2 * time.Second
+
+// New returns a platform service.
+func New(rel relations.Engine, tok *tokens.Service, st store.Store) *Service {
+	return &Service{rel: rel, tokens: tok, store: st, now: time.Now}
+}
+
+func adminRel(sub relations.Subject) relations.Relationship {
+	return relations.Relationship{Resource: Root, Relation: "admin", Subject: sub}
+}
+
+func unlockedRels() []relations.Relationship {
+	out := make([]relations.Relationship, 0, len(unlockedTypes))
+	for _, t := range unlockedTypes {
+		out = append(out, relations.Relationship{Resource: Root, Relation: "unlocked",
+			Subject: relations.Subject{Object: relations.Object{Type: t, ID: "*"}}})
+	}
+	return out
+}
+
+var adminFilter = relations.Filter{ResourceType: "platform", ResourceID: "root", Relation: "admin"}
+
+// Activated reports whether the platform has been activated (has an admin).
+func (s *Service) Activated(ctx context.Context) (bool, error) {
+	rels, err := s.rel.Read(ctx, adminFilter, relations.Consistency{Full: true})
+	if err != nil {
+		return false, err
+	}
+	return len(rels) > 0, nil
+}
+
+// Activation is the result of activating: the admin and, for a robot, its token.
+type Activation struct {
+	Subject   string
+	Token     string
+	ExpiresAt time.Time
+}
+
+// Activate names the first platform admin (P1). A robot admin is created and gets a token
+// (shown once); a user admin logs in later. Refused with Conflict if already activated.
+func (s *Service) Activate(ctx context.Context, initialAdmin string, ttl time.Duration) (Activation, error) {
+	sub, err := identity.ParseSubject("initial_admin", initialAdmin)
+	if err != nil {
+		return Activation{}, err
+	}
+	if (sub.Type != "robot" && sub.Type != "user") || sub.Relation != "" {
+		return Activation{}, apperr.InvalidField("initial_admin", "must be robot:<name> or user:<email>")
+	}
+	// Check the token lifetime before writing anything.
+	if _, err := s.tokens.TTL(ttl, true); err != nil {
+		return Activation{}, err
+	}
+	updates := []relations.Update{{Operation: relations.OpTouch, Relationship: adminRel(sub)}}
+	for _, r := range unlockedRels() {
+		updates = append(updates, relations.Update{Operation: relations.OpTouch, Relationship: r})
+	}
+	// The precondition makes activation race-free: two concurrent activations cannot both win.
+	_, err = s.rel.Write(ctx, updates, []relations.Precondition{{Filter: adminFilter, MustExist: false}})
+	if errors.Is(err, relations.ErrPrecondition) {
+		return Activation{}, apperr.New(apperr.Conflict, "already_activated", "the platform is already activated")
+	}
+	if err != nil {
+		return Activation{}, err
+	}
+	s.forgetMode()
+	out := Activation{Subject: sub.String()}
+	if sub.Type != "robot" {
+		return out, nil
+	}
+	if err := s.store.CreateRobot(ctx, store.Robot{Name: sub.ID, CreatedAt: s.now().UTC(), CreatedBy: "activation"}); err != nil && !errors.Is(err, store.ErrExists) {
+		return Activation{}, s.undoActivation(ctx, sub, err)
+	}
+	m, err := s.tokens.Mint(ctx, tokens.MintRequest{Subject: out.Subject, Kind: "robot", TTL: ttl, AdminPower: true})
+	if err != nil {
+		return Activation{}, s.undoActivation(ctx, sub, err)
+	}
+	out.Token, out.ExpiresAt = m.Token, m.ExpiresAt
+	return out, nil
+}
+
+// undoActivation removes what a failed activation wrote, so it can be tried again.
+func (s *Service) undoActivation(ctx context.Context, sub relations.Subject, cause error) error {
+	_, _ = s.rel.DeleteMatching(ctx, relations.Filter{ResourceType: "platform", ResourceID: "root"})
+	_ = s.store.Reset(ctx)
+	return fmt.Errorf("activate %s: %w", sub, cause)
+}
+
+// Deactivate deletes every relationship, token and robot: a blank slate (P3).
+func (s *Service) Deactivate(ctx context.Context, resourceTypes []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer s.forgetMode()
+	// Tokens first: once they are gone nobody can act, whatever happens next.
+	if err := s.store.Reset(ctx); err != nil {
+		return err
+	}
+	for _, t := range resourceTypes {
+		if _, err := s.rel.DeleteMatching(ctx, relations.Filter{ResourceType: t}); err != nil {
+			return fmt.Errorf("delete %s relationships: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// IsAdmin reports whether sub is a platform admin now.
+func (s *Service) IsAdmin(ctx context.Context, sub relations.Subject) (bool, error) {
+	res, err := s.rel.Check(ctx, relations.CheckRequest{Resource: Root, Permission: "super_admin", Subject: sub})
+	return res.Allowed, err
+}
+
+// Admins lists the platform admins.
+func (s *Service) Admins(ctx context.Context) ([]string, error) {
+	rels, err := s.rel.Read(ctx, adminFilter, relations.Consistency{Full: true})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(rels))
+	for _, r := range rels {
+		out = append(out, r.Subject.String())
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// adminSubject parses a subject that may be a platform admin.
+func (s *Service) adminSubject(ctx context.Context, subject string) (relations.Subject, error) {
+	sub, err := identity.ParseSubject("subject", subject)
+	if err != nil {
+		return sub, err
+	}
+	if (sub.Type != "robot" && sub.Type != "user") || sub.Relation != "" {
+		return sub, apperr.InvalidField("subject", "platform admins are robot:<name> or user:<email>")
+	}
+	if sub.Type == "robot" {
+		if _, err := s.store.GetRobot(ctx, sub.ID); errors.Is(err, store.ErrNotFound) {
+			return sub, apperr.New(apperr.NotFound, "not_found", "no robot %q", sub.ID)
+		} else if err != nil {
+			return sub, err
+		}
+	}
+	return sub, nil
+}
+
+// AddAdmin appoints a platform admin (P2). Idempotent.
+func (s *Service) AddAdmin(ctx context.Context, subject string) (string, error) {
+	sub, err := s.adminSubject(ctx, subject)
+	if err != nil {
+		return "", err
+	}
+	_, err = s.rel.Write(ctx, []relations.Update{{Operation: relations.OpTouch, Relationship: adminRel(sub)}}, nil)
+	return sub.String(), err
+}
+
+// RemoveAdmin removes a platform admin; the last one cannot be removed (P2).
+func (s *Service) RemoveAdmin(ctx context.Context, subject string) error {
+	sub, err := identity.ParseSubject("subject", subject)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	admins, err := s.Admins(ctx)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(admins, sub.String()) {
+		return apperr.New(apperr.NotFound, "not_found", "%s is not a platform admin", sub)
+	}
+	if len(admins) == 1 {
+		return apperr.New(apperr.Conflict, "last_admin", "%s is the last platform admin and cannot be removed", sub)
+	}
+	// The precondition keeps the write safe against an admin removed concurrently elsewhere.
+	_, err = s.rel.Write(ctx, []relations.Update{{Operation: relations.OpDelete, Relationship: adminRel(sub)}},
+		[]relations.Precondition{{Filter: adminFilter, MustExist: true}})
+	return err
+}
+
+// AdminOnly reports whether admin-only mode is on (P4).
+func (s *Service) AdminOnly(ctx context.Context) (bool, error) {
+	rels, err := s.rel.Read(ctx, relations.Filter{ResourceType: "platform", ResourceID: "root", Relation: "unlocked"}, relations.Consistency{Full: true})
+	if err != nil {
+		return false, err
+	}
+	return len(rels) < len(unlockedTypes), nil
+}
+
+// SetAdminOnly switches admin-only mode on or off (P4). Nothing else is touched, so no
+// data is lost and everything returns when it is lifted.
+func (s *Service) SetAdminOnly(ctx context.Context, on bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	op := relations.OpTouch
+	if on {
+		op = relations.OpDelete
+	}
+	var updates []relations.Update
+	for _, r := range unlockedRels() {
+		updates = append(updates, relations.Update{Operation: op, Relationship: r})
+	}
+	if _, err := s.rel.Write(ctx, updates, nil); err != nil {
+		return err
+	}
+	s.modeMu.Lock()
+	s.modeOn, s.modeRead = on, s.now()
+	s.modeMu.Unlock()
+	return nil
+}
+
+// AdminOnlyCached is AdminOnly read at most every modeTTL, for the request path. A
+// switch made through this process is seen at once.
+func (s *Service) AdminOnlyCached(ctx context.Context) (bool, error) {
+	s.modeMu.Lock()
+	defer s.modeMu.Unlock()
+	if !s.modeRead.IsZero() && s.now().Sub(s.modeRead) < modeTTL {
+		return s.modeOn, nil
+	}
+	on, err := s.AdminOnly(ctx)
+	if err != nil {
+		return false, err
+	}
+	s.modeOn, s.modeRead = on, s.now()
+	return on, nil
+}
+
+// CreateRobot creates robot:<name> and its first token (ID3). The robot is granted nothing.
+func (s *Service) CreateRobot(ctx context.Context, name, createdBy string, ttl time.Duration) (tokens.Minted, error) {
+	if !identity.ValidName(name) {
+		return tokens.Minted{}, apperr.InvalidField("name", "%q is not a valid robot name (lowercase letters, digits, '-', '_', at most 63)", name)
+	}
+	if _, err := s.tokens.TTL(ttl, false); err != nil {
+		return tokens.Minted{}, err
+	}
+	err := s.store.CreateRobot(ctx, store.Robot{Name: name, CreatedAt: s.now().UTC(), CreatedBy: createdBy})
+	if errors.Is(err, store.ErrExists) {
+		return tokens.Minted{}, apperr.New(apperr.Conflict, "already_exists", "robot %q already exists", name)
+	}
+	if err != nil {
+		return tokens.Minted{}, err
+	}
+	m, err := s.tokens.Mint(ctx, tokens.MintRequest{Subject: "robot:" + name, Kind: "robot", TTL: ttl})
+	if err != nil {
+		_ = s.store.DeleteRobot(ctx, name)
+		return tokens.Minted{}, err
+	}
+	return m, nil
+}
+
+// Robots lists robots.
+func (s *Service) Robots(ctx context.Context) ([]store.Robot, error) { return s.store.ListRobots(ctx) }
+
+// DeleteRobot deletes a robot, its tokens and every relationship naming it.
+func (s *Service) DeleteRobot(ctx context.Context, name string) error {
+	if _, err := s.store.GetRobot(ctx, name); errors.Is(err, store.ErrNotFound) {
+		return apperr.New(apperr.NotFound, "not_found", "no robot %q", name)
+	} else if err != nil {
+		return err
+	}
+	sub := relations.Subject{Object: relations.Object{Type: "robot", ID: name}}
+	admins, err := s.Admins(ctx)
+	if err != nil {
+		return err
+	}
+	if len(admins) == 1 && admins[0] == sub.String() {
+		return apperr.New(apperr.Conflict, "last_admin", "robot:%s is the last platform admin and cannot be deleted", name)
+	}
+	if err := s.tokens.RevokeAllOf(ctx, sub.String()); err != nil {
+		return err
+	}
+	for _, t := range []string{"platform", "org", "team", "repo", "pipeline"} {
+		if _, err := s.rel.DeleteMatching(ctx, relations.Filter{ResourceType: t, SubjectType: "robot", SubjectID: name}); err != nil {
+			return err
+		}
+	}
+	return s.store.DeleteRobot(ctx, name)
+}
+
+// forgetMode makes the next AdminOnlyCached read SpiceDB.
+func (s *Service) forgetMode() {
+	s.modeMu.Lock()
+	s.modeRead = time.Time{}
+	s.modeMu.Unlock()
+}
+
+// Robot returns a robot, NotFound when absent.
+func (s *Service) Robot(ctx context.Context, name string) (store.Robot, error) {
+	r, err := s.store.GetRobot(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return r, apperr.New(apperr.NotFound, "not_found", "no robot %q", name)
+	}
+	return r, err
+}

@@ -1,0 +1,24 @@
+// Package harness provides real components for end-to-end tests: a throwaway
+// PostgreSQL cluster, a real SpiceDB server and the Gatehouse binary itself.
+//
+// Everything started here is torn down by t.Cleanup, except the PostgreSQL
+// cluster, which is shared by all tests of one test binary (each StartPostgres
+// call gets a fresh database on it). Stop the cluster from TestMain:
+//
+//	func TestMain(m *testing.M) {
+//		code := m.Run()
+//		harness.Cleanup()
+//		os.Exit(code)
+//	}
+//
+// Forgetting Cleanup does not leak a server: the cluster is started with a
+// parent-death signal, and directories left behind by dead test processes are
+// removed the next time the harness starts something.
+//
+// Environment:
+//   - GATEHOUSE_REQUIRE_POSTGRES=1: fail instead of skipping when the
+//     PostgreSQL binaries are missing (CI sets this).
+//   - GATEHOUSE_PG_BIN: directory holding initdb and postgres (optional).
+//   - GATEHOUSE_SPICEDB_BIN: a prebuilt spicedb binary to use instead of
+//     building the version pinned in go.mod (optional).
+package harness
