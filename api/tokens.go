@@ -213,4 +213,3 @@ func (s *server) revokeToken(c *gin.Context) {
 	logger(c).Info("token revoked", "token_id", id)
 	c.JSON(http.StatusOK, revokeResponse{ID: id, Revoked: true})
 }
-

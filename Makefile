@@ -1,0 +1,44 @@
+# Gatehouse. `make help` lists the targets.
+GO        ?= go
+PKGS      := ./...
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+BIN       := bin/gatehouse
+TEST_FLAGS ?= -count=1 -timeout 30m
+
+.DEFAULT_GOAL := help
+.PHONY: help build run test test-unit test-integration bench lint validate-schema fuzz
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## build bin/gatehouse
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/gatehouse
+
+run: build ## serve on 127.0.0.1:8080 with an embedded, in-memory (ephemeral) store
+	./$(BIN) serve
+
+test: ## every test: unit, schema validation, end-to-end (needs PostgreSQL binaries)
+	$(GO) test -race $(TEST_FLAGS) $(PKGS)
+
+test-unit: ## unit and schema tests only (no PostgreSQL, no binaries)
+	$(GO) test -race $(TEST_FLAGS) $$($(GO) list ./... | grep -v '/tests')
+
+test-integration: ## end-to-end tests against the real binary, SpiceDB and PostgreSQL
+	$(GO) test $(TEST_FLAGS) ./tests/...
+
+bench: ## load benchmark (not part of test): memory, then PostgreSQL
+	$(GO) run ./bench $(BENCH_FLAGS)
+
+lint: ## gofmt, go vet, and golangci-lint when installed
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
+	$(GO) vet $(PKGS)
+	@if command -v golangci-lint >/dev/null; then golangci-lint run; else echo "golangci-lint not installed: skipped"; fi
+
+validate-schema: ## validate schema/ the way CI does (errors and warnings fail)
+	$(GO) run ./cmd/gatehouse schema validate --fail-on-warn schema/gatehouse.zed schema/testdata/*.yaml
+
+fuzz: ## run each fuzz target for 30s
+	$(GO) test ./relations -run '^$$' -fuzz FuzzIDRoundTrip -fuzztime 30s
+	$(GO) test ./relations -run '^$$' -fuzz FuzzParseRelationship -fuzztime 30s
+	$(GO) test ./tokens -run '^$$' -fuzz FuzzParse -fuzztime 30s
