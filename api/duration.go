@@ -17,7 +17,7 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("a duration must be a string such as \"1h\" or \"720h\"")
+		return &durationError{value: string(b)}
 	}
 	if s == "" {
 		*d = 0
@@ -25,8 +25,15 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("%q is not a duration such as \"1h\" or \"720h\"", s)
+		return &durationError{value: s}
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// durationError is a value that is not a Go duration string.
+type durationError struct{ value string }
+
+func (e *durationError) Error() string {
+	return fmt.Sprintf("%q is not a duration such as \"1h\" or \"720h\"", e.value)
 }

@@ -1,9 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -88,41 +92,60 @@ func bodyLimit(n int64) gin.HandlerFunc {
 	}
 }
 
-// bind decodes a JSON body into v, answering 400/413 with the reason. An empty body
-// decodes as {} when allowEmpty.
+// bind decodes a JSON body into v, answering 400/413 with the reason and, where it can
+// tell, the offending field.
 func bind(c *gin.Context, v any) bool {
 	if c.Request.ContentLength != 0 {
 		ct := c.GetHeader("Content-Type")
 		if mt, _, err := mime.ParseMediaType(ct); ct != "" && (err != nil || mt != "application/json") {
-			writeError(c, apperr.New(apperr.Invalid, "unsupported_content_type", "the body must be application/json, not %q", ct).WithDetails("field", "Content-Type"))
+			writeError(c, &apperr.Error{Kind: apperr.Invalid, Code: "unsupported_content_type", Field: "Content-Type",
+				Message: fmt.Sprintf("the body must be application/json, not %q", ct)})
 			return false
 		}
 	}
-	if err := c.ShouldBindJSON(v); err != nil {
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(err, &mbe):
-			writeError(c, apperr.New(apperr.TooLarge, "body_too_large", "the request body exceeds %d bytes", mbe.Limit))
-		case errors.Is(err, errEmptyBody) || err.Error() == "EOF":
-			writeError(c, apperr.New(apperr.Invalid, "invalid_json", "the request body is empty; a JSON object is required"))
-		default:
-			writeError(c, apperr.New(apperr.Invalid, "invalid_json", "the request body is not valid JSON for this call: %s", jsonReason(err)))
-		}
+	body, err := io.ReadAll(c.Request.Body)
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		writeError(c, apperr.New(apperr.TooLarge, "body_too_large", "the request body exceeds %d bytes", mbe.Limit))
+		return false
+	case err != nil:
+		writeError(c, apperr.New(apperr.Invalid, "invalid_body", "the request body could not be read"))
+		return false
+	case len(bytes.TrimSpace(body)) == 0:
+		writeError(c, apperr.New(apperr.Invalid, "invalid_json", "the request body is empty; a JSON object is required"))
+		return false
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		writeError(c, jsonError(body, err))
 		return false
 	}
 	return true
 }
 
-var errEmptyBody = errors.New("empty body")
-
-// jsonReason shortens a decoder error to something safe and useful.
-func jsonReason(err error) string {
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "json: ")
+// jsonError explains a decoding failure, naming the field where possible.
+func jsonError(body []byte, err error) error {
+	var te *json.UnmarshalTypeError
+	var de *durationError
+	switch {
+	case errors.As(err, &te) && te.Field != "":
+		return apperr.InvalidField(te.Field, "must be a JSON %s", te.Type.Kind())
+	case errors.As(err, &de):
+		var top map[string]json.RawMessage
+		_ = json.Unmarshal(body, &top)
+		for k, raw := range top {
+			var s string
+			if json.Unmarshal(raw, &s) == nil && s == de.value {
+				return apperr.InvalidField(k, "%s", de)
+			}
+		}
+		return apperr.New(apperr.Invalid, "invalid_argument", "%s", de)
+	}
+	msg := strings.TrimPrefix(err.Error(), "json: ")
 	if len(msg) > 200 {
 		msg = msg[:200]
 	}
-	return msg
+	return apperr.New(apperr.Invalid, "invalid_json", "the request body is not valid JSON for this call: %s", msg)
 }
 
 // authenticate verifies the bearer token and stores the principal. Before activation

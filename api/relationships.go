@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/relations"
 	"github.com/gatehouse-dev/gatehouse/relations/validation"
+	"github.com/gatehouse-dev/gatehouse/schema"
 )
 
 // maxUpdates bounds one relationship write.
@@ -231,6 +232,11 @@ func (s *server) writeRelationships(c *gin.Context) {
 	}
 	token, err := s.Engine.Write(c.Request.Context(), updates, pres)
 	if err != nil {
+		if errors.Is(err, relations.ErrInvalid) {
+			if i := blame(err.Error(), updates); i >= 0 {
+				err = apperr.InvalidField(fmt.Sprintf("updates[%d].relationship", i), "%s", strings.TrimPrefix(err.Error(), "invalid: "))
+			}
+		}
 		writeError(c, err)
 		return
 	}
@@ -341,4 +347,17 @@ func (s *server) validateSchema(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, validateResponse{Valid: rep.OK(), Errors: diagnostics(rep.Errors), Warnings: diagnostics(rep.Warnings)})
+}
+
+// blame finds the update that SpiceDB's refusal is about: the first whose resource type
+// and relation its message names. -1 when none matches.
+func blame(msg string, updates []relations.Update) int {
+	q := func(s string) string { return "`" + s + "`" }
+	for i, u := range updates {
+		rt, rel := schema.StoredType(u.Relationship.Resource.Type), u.Relationship.Relation
+		if strings.Contains(msg, q(rt+"#"+rel)) || (strings.Contains(msg, q(rel)) && strings.Contains(msg, q(rt))) {
+			return i
+		}
+	}
+	return -1
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -86,9 +87,33 @@ type spiceEngine struct {
 	// maxUpdates is the largest number of updates sent in one write by Import.
 	maxUpdates int
 
+	// lastWrite is the token of this engine's newest write. Requests that ask for no
+	// particular consistency are answered at least as fresh as it, so a process always
+	// sees its own writes: a removed member or admin loses access at the next check
+	// (O3, P2), while checks between writes still hit SpiceDB's caches.
+	lastWrite atomic.Pointer[v1.ZedToken]
+
 	closeOnce sync.Once
 	closeErr  error
 	stop      func() error // embedded only: stops the server and waits for it
+}
+
+// noteWrite records token as the newest write.
+func (e *spiceEngine) noteWrite(token *v1.ZedToken) {
+	if token.GetToken() != "" {
+		e.lastWrite.Store(token)
+	}
+}
+
+// consistency returns the SpiceDB consistency for c: the default is at least as fresh as
+// this engine's newest write, or minimize latency before any write.
+func (e *spiceEngine) consistency(c Consistency) *v1.Consistency {
+	if !c.Full && c.AtLeastAsFresh == "" {
+		if lw := e.lastWrite.Load(); lw != nil {
+			return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: lw}}
+		}
+	}
+	return consistencyProto(c)
 }
 
 const (
@@ -473,7 +498,7 @@ func (e *spiceEngine) checkRequest(req CheckRequest) (*v1.CheckPermissionRequest
 		return nil, fmt.Errorf("%w: subject %q: a wildcard cannot be checked", ErrInvalid, req.Subject.String())
 	}
 	return &v1.CheckPermissionRequest{
-		Consistency: consistencyProto(req.Consistency),
+		Consistency: e.consistency(req.Consistency),
 		Resource:    res,
 		Permission:  req.Permission,
 		Subject:     sub,
@@ -517,7 +542,7 @@ func bulkConsistency(reqs []CheckRequest) Consistency {
 // CheckBulk answers many checks with CheckBulkPermissions, in order.
 func (e *spiceEngine) CheckBulk(ctx context.Context, reqs []CheckRequest) ([]BulkResult, error) {
 	results := make([]BulkResult, len(reqs))
-	cons := consistencyProto(bulkConsistency(reqs))
+	cons := e.consistency(bulkConsistency(reqs))
 	var items []*v1.CheckBulkPermissionsRequestItem
 	var index []int
 	flush := func() error {
@@ -579,7 +604,7 @@ func (e *spiceEngine) LookupResources(ctx context.Context, subject Subject, perm
 		return nil, fmt.Errorf("%w: permission %q: bad permission name", ErrInvalid, permission)
 	}
 	stream, err := e.perms.LookupResources(ctx, &v1.LookupResourcesRequest{
-		Consistency:        consistencyProto(c),
+		Consistency:        e.consistency(c),
 		ResourceObjectType: rt,
 		Permission:         permission,
 		Subject:            sub,
@@ -625,7 +650,7 @@ func (e *spiceEngine) LookupSubjects(ctx context.Context, resource Object, permi
 		return nil, fmt.Errorf("%w: permission %q: bad permission name", ErrInvalid, permission)
 	}
 	stream, err := e.perms.LookupSubjects(ctx, &v1.LookupSubjectsRequest{
-		Consistency:       consistencyProto(c),
+		Consistency:       e.consistency(c),
 		Resource:          res,
 		Permission:        permission,
 		SubjectObjectType: st,
@@ -667,7 +692,7 @@ func (e *spiceEngine) Read(ctx context.Context, f Filter, c Consistency) ([]Rela
 		return nil, err
 	}
 	out := []Relationship{}
-	err = e.readProto(ctx, pf, consistencyProto(c), func(r *v1.Relationship) error {
+	err = e.readProto(ctx, pf, e.consistency(c), func(r *v1.Relationship) error {
 		rel, err := relationshipFromProto(r)
 		if err != nil {
 			return err
@@ -766,6 +791,7 @@ func (e *spiceEngine) Write(ctx context.Context, updates []Update, preconditions
 	if err != nil {
 		return "", mapError("write", err, true)
 	}
+	e.noteWrite(resp.GetWrittenAt())
 	return resp.GetWrittenAt().GetToken(), nil
 }
 
@@ -785,6 +811,7 @@ func (e *spiceEngine) DeleteMatching(ctx context.Context, f Filter) (string, err
 		if err != nil {
 			return "", mapError("delete", err, true)
 		}
+		e.noteWrite(resp.GetDeletedAt())
 		if resp.GetDeletionProgress() != v1.DeleteRelationshipsResponse_DELETION_PROGRESS_PARTIAL {
 			return resp.GetDeletedAt().GetToken(), nil
 		}
@@ -855,9 +882,11 @@ func (e *spiceEngine) Import(ctx context.Context, rels []Relationship) (int, err
 		if len(batch) == 0 {
 			return nil
 		}
-		if _, err := e.perms.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: batch}); err != nil {
+		resp, err := e.perms.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: batch})
+		if err != nil {
 			return fmt.Errorf("import after %d relationships: %w", written, mapError("import", err, true))
 		}
+		e.noteWrite(resp.GetWrittenAt())
 		written += len(batch)
 		batch = batch[:0]
 		clear(seen)
