@@ -26,6 +26,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -67,6 +68,7 @@ type config struct {
 	cpuprofile  string
 	cases       string
 	logRequests bool
+	prime       bool
 }
 
 func main() {
@@ -75,7 +77,8 @@ func main() {
 	flag.IntVar(&cfg.clients, "clients", 32, "concurrent clients per case")
 	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "measured run time per case")
 	flag.DurationVar(&cfg.warmup, "warmup", time.Second, "unmeasured run time before each case")
-	flag.IntVar(&cfg.checks, "checks", 5000, "size of the fixed check list (cycled through by the clients)")
+	flag.IntVar(&cfg.checks, "checks", 1000, "size of the fixed check list (cycled through by the clients)")
+	flag.BoolVar(&cfg.prime, "prime", true, "ask every check of the list once through each case before measuring it (steady state of a data service that asks the same questions again)")
 	flag.Uint64Var(&cfg.seed, "seed", 1, "seed of the data set and check list")
 	flag.IntVar(&cfg.batch, "batch", 1000, "relationships per Write while loading")
 	flag.BoolVar(&cfg.pg, "pg", false, "use the embedded SpiceDB on PostgreSQL (a throwaway cluster from tests/harness unless -database-url is set); figures get a _pg suffix")
@@ -204,8 +207,9 @@ func dataset(n int, seed uint64) ([]relations.Relationship, *model) {
 // check is one entry of the fixed check list.
 type check struct {
 	req     relations.CheckRequest
-	body    []byte // JSON body for POST /api/v1/check
-	allowed bool   // expected answer
+	proto   *v1.CheckPermissionRequest // the same check for SpiceDB's gRPC API
+	body    []byte                     // JSON body for POST /api/v1/check
+	allowed bool                       // expected answer
 }
 
 var checkPerms = []string{"read", "read", "write", "delete", "manage_acl"}
@@ -251,6 +255,7 @@ func checkList(n int, seed uint64, m *model) []check {
 		body, _ := json.Marshal(map[string]string{"resource": "repo:" + res.ID, "permission": perm, "subject": "user:" + sub.ID})
 		out = append(out, check{
 			req:     relations.CheckRequest{Resource: res, Permission: perm, Subject: sub},
+			proto:   grpcCheckRequest(res, perm, sub),
 			body:    body,
 			allowed: m.expect(o, r, uo, u, perm),
 		})
@@ -394,7 +399,7 @@ func run(cfg config) error {
 	}
 	// First pass: the engine must agree with the model on every check (full consistency,
 	// so the answers reflect the whole load).
-	progress("first pass (%d clients, full consistency): %d checks (%d expected allowed, %d denied)...", len(checks), wantAllowed, len(checks)-wantAllowed)
+	progress("first pass (%d clients, full consistency): %d checks (%d expected allowed, %d denied)...", cfg.clients, len(checks), wantAllowed, len(checks)-wantAllowed)
 	fpStart := time.Now()
 	var fpErr error
 	var fpOnce sync.Once
@@ -490,9 +495,18 @@ func run(cfg config) error {
 		}
 		return out.Allowed, nil
 	}
+	// Direct gRPC CheckPermission against the same SpiceDB, with SpiceDB's default
+	// consistency (minimize latency): what a data service gets without Gatehouse.
+	spice, ok := relations.PermissionsClient(raw)
+	if !ok {
+		return errors.New("the engine exposes no SpiceDB client")
+	}
 	grpcCheck := func(ctx context.Context, c *check) (bool, error) {
-		res, err := raw.Check(ctx, c.req)
-		return res.Allowed, err
+		resp, err := spice.CheckPermission(ctx, c.proto)
+		if err != nil {
+			return false, err
+		}
+		return resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION, nil
 	}
 	pingURL := base + "/api/iam/v1/ping"
 	empty := func(ctx context.Context, c *check) (bool, error) {
@@ -526,6 +540,12 @@ func run(cfg config) error {
 			return fmt.Errorf("unknown case %q", name)
 		}
 		progress("case %s: %d clients, %s warm-up, %s measured...", fig, cfg.clients, cfg.warmup, cfg.duration)
+		if cfg.prime && fig != "empty" {
+			progress("case %s: priming with one pass over the %d checks...", fig, len(checks))
+			if err := onePass(cfg.clients, checks, fn); err != nil {
+				return fmt.Errorf("%s priming: %w", fig, err)
+			}
+		}
 		if cfg.warmup > 0 {
 			if _, err := load(cfg.clients, cfg.warmup, checks, fn); err != nil {
 				return fmt.Errorf("%s warm-up: %w", fig, err)
@@ -688,4 +708,58 @@ func resourceTypes() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// grpcCheckRequest is c as a SpiceDB CheckPermission request, with SpiceDB's stored
+// type names and ids.
+func grpcCheckRequest(res relations.Object, perm string, sub relations.Subject) *v1.CheckPermissionRequest {
+	ref := func(o relations.Object) *v1.ObjectReference {
+		t, err := relations.StoredType(o.Type)
+		if err != nil {
+			panic(err)
+		}
+		id, err := relations.EncodeID(o.ID)
+		if err != nil {
+			panic(err)
+		}
+		return &v1.ObjectReference{ObjectType: t, ObjectId: id}
+	}
+	return &v1.CheckPermissionRequest{
+		Consistency: &v1.Consistency{Requirement: &v1.Consistency_MinimizeLatency{MinimizeLatency: true}},
+		Resource:    ref(res),
+		Permission:  perm,
+		Subject:     &v1.SubjectReference{Object: ref(sub.Object), OptionalRelation: sub.Relation},
+	}
+}
+
+// onePass asks every check once, with clients workers, and verifies each answer.
+func onePass(clients int, checks []check, fn func(context.Context, *check) (bool, error)) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr error
+	var once sync.Once
+	for w := 0; w < clients; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(checks) {
+					return
+				}
+				c := &checks[i]
+				ok, err := fn(context.Background(), c)
+				if err == nil && ok != c.allowed {
+					err = fmt.Errorf("wrong answer for %s %s %s: got %v, want %v", c.req.Resource, c.req.Permission, c.req.Subject, ok, c.allowed)
+				}
+				if err != nil {
+					once.Do(func() { firstErr = err })
+					next.Store(int64(len(checks)))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
 }

@@ -93,9 +93,32 @@ type spiceEngine struct {
 	// (O3, P2), while checks between writes still hit SpiceDB's caches.
 	lastWrite atomic.Pointer[v1.ZedToken]
 
+	// cache answers repeated checks between writes; nil disables it.
+	cache *checkCache
+
 	closeOnce sync.Once
 	closeErr  error
 	stop      func() error // embedded only: stops the server and waits for it
+}
+
+// Check cache bounds: answers are kept at most this long (how late another process's
+// write may be seen, on top of SpiceDB's own 5 s revision quantization) and this many at once.
+const (
+	defaultCheckCacheTTL  = 2 * time.Second
+	defaultCheckCacheSize = 200_000
+)
+
+// PermissionsClient returns the SpiceDB gRPC client under e (unwrapping Instrument), for
+// benchmarks that compare Gatehouse with SpiceDB itself.
+func PermissionsClient(e Engine) (v1.PermissionsServiceClient, bool) {
+	if i, ok := e.(*instrumented); ok {
+		e = i.next
+	}
+	se, ok := e.(*spiceEngine)
+	if !ok {
+		return nil, false
+	}
+	return se.perms, true
 }
 
 // noteWrite records token as the newest write.
@@ -162,6 +185,7 @@ func newSpiceEngine(conn *grpc.ClientConn, stop func() error) *spiceEngine {
 		schema:     v1.NewSchemaServiceClient(conn),
 		maxUpdates: defaultMaxUpdates,
 		stop:       stop,
+		cache:      newCheckCache(defaultCheckCacheTTL, defaultCheckCacheSize),
 	}
 }
 
@@ -231,6 +255,11 @@ func NewEmbedded(ctx context.Context, cfg EmbeddedConfig) (Engine, error) {
 		return nil, fmt.Errorf("%w: connecting to embedded SpiceDB: %v", ErrUnavailable, err)
 	}
 	e := newSpiceEngine(conn, stop)
+	if engineName == "memory" {
+		// Nothing but this process writes an in-process memory datastore, so an answer
+		// stays right until our next write: keep it for the whole generation.
+		e.cache.ttl = time.Hour
+	}
 
 	// Wait until it answers.
 	for {
@@ -505,8 +534,17 @@ func (e *spiceEngine) checkRequest(req CheckRequest) (*v1.CheckPermissionRequest
 	}, nil
 }
 
-// Check answers one permission check.
+// Check answers one permission check. Checks that ask for no particular consistency are
+// served from the check cache when they can be.
 func (e *spiceEngine) Check(ctx context.Context, req CheckRequest) (CheckResult, error) {
+	cacheable := e.cache != nil && req.Consistency == (Consistency{})
+	key := checkKey{resource: req.Resource, permission: req.Permission, subject: req.Subject}
+	gen := e.lastWrite.Load()
+	if cacheable {
+		if r, ok := e.cache.get(key, gen); ok {
+			return r, nil
+		}
+	}
 	pr, err := e.checkRequest(req)
 	if err != nil {
 		return CheckResult{}, err
@@ -515,10 +553,14 @@ func (e *spiceEngine) Check(ctx context.Context, req CheckRequest) (CheckResult,
 	if err != nil {
 		return CheckResult{}, mapError("check", err, false)
 	}
-	return CheckResult{
+	r := CheckResult{
 		Allowed:   resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION,
 		CheckedAt: resp.GetCheckedAt().GetToken(),
-	}, nil
+	}
+	if cacheable && resp.GetPermissionship() != v1.CheckPermissionResponse_PERMISSIONSHIP_CONDITIONAL_PERMISSION {
+		e.cache.put(key, gen, e.lastWrite.Load(), r)
+	}
+	return r, nil
 }
 
 // bulkConsistency picks one consistency for a bulk call: full if any item asks for it
