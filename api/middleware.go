@@ -171,6 +171,11 @@ func (s *server) authenticate() gin.HandlerFunc {
 				writeError(c, apperr.New(apperr.NotActivated, "not_activated", "the platform is not activated; POST /api/v1/activate first"))
 			default:
 				s.authFailures.Inc()
+				if wait := s.limiter.fail(c.ClientIP()); wait > 0 {
+					c.Header("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+					writeError(c, apperr.New(apperr.RateLimited, "rate_limited", "too many failed authentications from this client; retry later"))
+					return
+				}
 				writeError(c, apperr.Unauth())
 			}
 			return

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,6 +35,10 @@ type Deps struct {
 type Options struct {
 	BodyLimit   int64 // bytes; default 1 MiB
 	ImportLimit int64 // bytes for relationship import; default 64 MiB
+	// AuthFailures failed authentications per client within AuthWindow get 429
+	// (defaults 20 per minute).
+	AuthFailures int
+	AuthWindow   time.Duration
 }
 
 type server struct {
@@ -42,6 +47,7 @@ type server struct {
 	log          *slog.Logger
 	requests     *prometheus.CounterVec
 	authFailures prometheus.Counter
+	limiter      *failureLimiter
 	routes       []route
 }
 
@@ -71,11 +77,18 @@ func newServer(d Deps, o Options) *server {
 	if o.ImportLimit <= 0 {
 		o.ImportLimit = 64 << 20
 	}
+	if o.AuthFailures <= 0 {
+		o.AuthFailures = 20
+	}
+	if o.AuthWindow <= 0 {
+		o.AuthWindow = time.Minute
+	}
 	s := &server{Deps: d, opts: o, log: d.Logger}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	s.requests, s.authFailures = newMetrics(d.Registry)
+	s.limiter = newFailureLimiter(o.AuthFailures, o.AuthWindow)
 	s.routes = s.routeTable()
 	return s
 }
@@ -83,6 +96,7 @@ func newServer(d Deps, o Options) *server {
 func (s *server) router() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	_ = r.SetTrustedProxies(nil) // the client is the peer address; X-Forwarded-For is not trusted
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	r.Use(s.requestContext(), recovery())

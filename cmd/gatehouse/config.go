@@ -29,6 +29,9 @@ type serveConfig struct {
 	SpiceDBInsecure bool
 	DatabaseURL     string
 
+	AuthFailureLimit  int
+	AuthFailureWindow time.Duration
+
 	Tokens tokens.Config
 }
 
@@ -39,6 +42,9 @@ func defaultServeConfig() serveConfig {
 		BodyLimit:       1 << 20,
 		LogLevel:        "info",
 		Tokens:          tokens.DefaultConfig(),
+
+		AuthFailureLimit:  20,
+		AuthFailureWindow: time.Minute,
 	}
 }
 
@@ -51,6 +57,8 @@ func (c *serveConfig) bindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.SpiceDBToken, "spicedb-token", c.SpiceDBToken, "preshared key of the remote SpiceDB")
 	fs.BoolVar(&c.SpiceDBInsecure, "spicedb-insecure", c.SpiceDBInsecure, "connect to the remote SpiceDB without TLS")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres:// URL for the embedded SpiceDB's datastore; empty keeps everything in memory (ephemeral)")
+	fs.IntVar(&c.AuthFailureLimit, "auth-failure-limit", c.AuthFailureLimit, "failed authentications per client within --auth-failure-window before 429")
+	fs.DurationVar(&c.AuthFailureWindow, "auth-failure-window", c.AuthFailureWindow, "window of --auth-failure-limit")
 	fs.DurationVar(&c.Tokens.DefaultTTL, "token-default-ttl", c.Tokens.DefaultTTL, "lifetime of tokens that ask for none")
 	fs.DurationVar(&c.Tokens.MaxTTL, "token-max-ttl", c.Tokens.MaxTTL, "longest lifetime of any token")
 	fs.DurationVar(&c.Tokens.MaxAdminTTL, "token-max-admin-ttl", c.Tokens.MaxAdminTTL, "longest lifetime of a token with admin power")
@@ -83,6 +91,9 @@ func (c *serveConfig) Validate() error {
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return errors.New("--database-url must be a postgres:// URL")
+	}
+	if c.AuthFailureLimit < 1 || c.AuthFailureWindow <= 0 {
+		return errors.New("--auth-failure-limit must be at least 1 and --auth-failure-window positive")
 	}
 	if err := c.Tokens.Validate(); err != nil {
 		return fmt.Errorf("token lifetimes: %w", err)

@@ -62,7 +62,7 @@ func TestServeConfigErrors(t *testing.T) {
 		"endpoint no token":  {args: []string{"--spicedb-endpoint", "h:50051"}, want: "--spicedb-token"},
 		"bad database url":   {args: []string{"--database-url", "mysql://x"}, want: "postgres://"},
 		"ttl bounds":         {args: []string{"--token-default-ttl", "9000h"}, want: "exceeds the maximum"},
-		"not yaml":           {file: "::", want: "not valid YAML"},
+		"not yaml":           {file: "[unclosed", want: "not valid YAML"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := parseServe(t, tc.args, tc.file)

@@ -105,7 +105,7 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	handler := api.New(api.Deps{
 		Engine: engine, Tokens: tok, Platform: plat, Logger: log, Registry: reg,
 		Version: version, ResourceTypes: resourceTypes(),
-	}, api.Options{BodyLimit: cfg.BodyLimit})
+	}, api.Options{BodyLimit: cfg.BodyLimit, AuthFailures: cfg.AuthFailureLimit, AuthWindow: cfg.AuthFailureWindow})
 
 	srv := &http.Server{
 		Addr:              cfg.HTTPAddr,
