@@ -40,8 +40,8 @@ func (s *server) openAPIDoc() map[string]any {
 		for _, m := range ginParam.FindAllStringSubmatch(rt.Path, -1) {
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
 		}
-		if rt.Path == "/api/v1/relationships" && rt.Method == http.MethodGet {
-			for _, q := range []string{"resource", "relation", "subject"} {
+		for _, q := range rt.Query {
+			{
 				params = append(params, map[string]any{"name": q, "in": "query", "required": false, "schema": map[string]any{"type": "string"}})
 			}
 		}

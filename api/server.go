@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gatehouse-dev/gatehouse/orgs"
 	"github.com/gatehouse-dev/gatehouse/platform"
 	"github.com/gatehouse-dev/gatehouse/relations"
 	"github.com/gatehouse-dev/gatehouse/tokens"
@@ -29,6 +30,8 @@ type Deps struct {
 	Version  string
 	// ResourceTypes are the schema's API type names, for deactivation and unfiltered reads.
 	ResourceTypes []string
+	Orgs          *orgs.Service
+	Audit         AuditLog
 }
 
 // Options tune the API; zero values take defaults.
@@ -55,12 +58,14 @@ type server struct {
 type route struct {
 	Method, Path string // Gin path syntax (:param)
 	Summary      string
-	Rules        string // MISSION.md rule IDs
-	Public       bool   // no token needed
-	Request      any    // request body type (nil: none)
-	Response     any    // success body type (nil: none)
-	Status       int    // success status
-	Produces     string // content type when not JSON
+	Rules        string   // MISSION.md rule IDs
+	Public       bool     // no token needed
+	Request      any      // request body type (nil: none)
+	Response     any      // success body type (nil: none)
+	Status       int      // success status
+	Produces     string   // content type when not JSON
+	Query        []string // query parameters
+	Audit        string   // action recorded in the audit log for every call (AU1); "" for none
 	handler      gin.HandlerFunc
 }
 
@@ -112,6 +117,9 @@ func (s *server) router() *gin.Engine {
 			limit = s.opts.ImportLimit
 		}
 		chain := []gin.HandlerFunc{bodyLimit(limit)}
+		if rt.Audit != "" {
+			chain = append(chain, s.audited(rt.Audit))
+		}
 		if !rt.Public {
 			chain = append(chain, s.authenticate())
 		}
@@ -131,22 +139,41 @@ func (s *server) routeTable() []route {
 		{Method: "GET", Path: "/readyz", Summary: "Ready while SpiceDB answers", Rules: "C4", Public: true, Response: statusResponse{}, Status: 200, handler: s.ready},
 		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics", Rules: "C4", Public: true, Status: 200, Produces: "text/plain", handler: metrics},
 		{Method: "GET", Path: "/api/v1/openapi.json", Summary: "This OpenAPI document", Rules: "C4", Public: true, Status: 200, Response: map[string]any{}, handler: s.openapi},
-		{Method: "POST", Path: "/api/v1/activate", Summary: "Activate the platform with its first admin", Rules: "P1", Public: true, Request: activateRequest{}, Response: activateResponse{}, Status: 201, handler: s.activate},
-		{Method: "POST", Path: "/api/v1/deactivate", Summary: "Delete every relationship, token and admin", Rules: "P3", Request: deactivateRequest{}, Response: statusResponse{}, Status: 200, handler: s.deactivate},
+		{Method: "POST", Path: "/api/v1/activate", Summary: "Activate the platform with its first admin", Rules: "P1", Public: true, Request: activateRequest{}, Response: activateResponse{}, Status: 201, Audit: "platform.activate", handler: s.activate},
+		{Method: "POST", Path: "/api/v1/deactivate", Summary: "Delete every relationship, token and admin", Rules: "P3", Request: deactivateRequest{}, Response: statusResponse{}, Status: 200, Audit: "platform.deactivate", handler: s.deactivate},
 		{Method: "GET", Path: "/api/v1/platform/admins", Summary: "List platform admins", Rules: "P2", Response: adminsResponse{}, Status: 200, handler: s.listAdmins},
-		{Method: "PUT", Path: "/api/v1/platform/admins/:subject", Summary: "Appoint a platform admin", Rules: "P2", Response: subjectResponse{}, Status: 200, handler: s.addAdmin},
-		{Method: "DELETE", Path: "/api/v1/platform/admins/:subject", Summary: "Remove a platform admin (never the last)", Rules: "P2", Response: subjectResponse{}, Status: 200, handler: s.removeAdmin},
+		{Method: "PUT", Path: "/api/v1/platform/admins/:subject", Summary: "Appoint a platform admin", Rules: "P2", Response: subjectResponse{}, Status: 200, Audit: "platform.admin.add", handler: s.addAdmin},
+		{Method: "DELETE", Path: "/api/v1/platform/admins/:subject", Summary: "Remove a platform admin (never the last)", Rules: "P2", Response: subjectResponse{}, Status: 200, Audit: "platform.admin.remove", handler: s.removeAdmin},
 		{Method: "GET", Path: "/api/v1/platform/mode", Summary: "Read admin-only mode", Rules: "P4", Response: modeBody{}, Status: 200, handler: s.getMode},
-		{Method: "PUT", Path: "/api/v1/platform/mode", Summary: "Switch admin-only mode", Rules: "P4", Request: modeBody{}, Response: modeBody{}, Status: 200, handler: s.setMode},
-		{Method: "POST", Path: "/api/v1/robots", Summary: "Create a robot and its first token", Rules: "ID3", Request: robotRequest{}, Response: mintResponse{}, Status: 201, handler: s.createRobot},
+		{Method: "PUT", Path: "/api/v1/platform/mode", Summary: "Switch admin-only mode", Rules: "P4", Request: modeBody{}, Response: modeBody{}, Status: 200, Audit: "platform.mode", handler: s.setMode},
+		{Method: "POST", Path: "/api/v1/robots", Summary: "Create a robot and its first token", Rules: "ID3", Request: robotRequest{}, Response: mintResponse{}, Status: 201, Audit: "robot.create", handler: s.createRobot},
 		{Method: "GET", Path: "/api/v1/robots", Summary: "List robots", Rules: "ID3", Response: robotsResponse{}, Status: 200, handler: s.listRobots},
-		{Method: "DELETE", Path: "/api/v1/robots/:name", Summary: "Delete a robot, its tokens and relationships", Rules: "ID3", Response: subjectResponse{}, Status: 200, handler: s.deleteRobot},
+		{Method: "DELETE", Path: "/api/v1/robots/:name", Summary: "Delete a robot, its tokens and relationships", Rules: "ID3", Response: subjectResponse{}, Status: 200, Audit: "robot.delete", handler: s.deleteRobot},
 
 		// Tokens.
 		{Method: "GET", Path: "/api/v1/whoami", Summary: "The caller, its orgs and token", Rules: "ID6", Response: whoamiResponse{}, Status: 200, handler: s.whoami},
-		{Method: "POST", Path: "/api/v1/tokens", Summary: "Mint a token for oneself, or (platform admins) for any subject", Rules: "T3 T4", Request: mintRequest{}, Response: mintResponse{}, Status: 201, handler: s.mintToken},
+		{Method: "POST", Path: "/api/v1/tokens", Summary: "Mint a token for oneself, or (platform admins) for any subject", Rules: "T3 T4", Request: mintRequest{}, Response: mintResponse{}, Status: 201, Audit: "token.mint", handler: s.mintToken},
 		{Method: "GET", Path: "/api/v1/tokens", Summary: "List one's own tokens (no secrets)", Rules: "T3", Response: tokensResponse{}, Status: 200, handler: s.listTokens},
-		{Method: "DELETE", Path: "/api/v1/tokens/:id", Summary: "Revoke a token", Rules: "T3", Response: revokeResponse{}, Status: 200, handler: s.revokeToken},
+		{Method: "DELETE", Path: "/api/v1/tokens/:id", Summary: "Revoke a token", Rules: "T3", Response: revokeResponse{}, Status: 200, Audit: "token.revoke", handler: s.revokeToken},
+
+		// Orgs, members, teams, API keys (O1-O4, ID2).
+		{Method: "POST", Path: "/api/v1/orgs", Summary: "Create an org (platform admins)", Rules: "O1", Request: orgRequest{}, Response: orgBody{}, Status: 201, Audit: "org.create", handler: s.createOrg},
+		{Method: "GET", Path: "/api/v1/orgs", Summary: "List the orgs the caller can see", Rules: "O1", Response: orgsResponse{}, Status: 200, handler: s.listOrgs},
+		{Method: "GET", Path: "/api/v1/orgs/:org", Summary: "Get an org", Rules: "O1", Response: orgBody{}, Status: 200, handler: s.getOrg},
+		{Method: "PATCH", Path: "/api/v1/orgs/:org", Summary: "Switch repo access between members and acl_only", Rules: "O2", Request: orgPatch{}, Response: orgBody{}, Status: 200, Audit: "org.update", handler: s.patchOrg},
+		{Method: "DELETE", Path: "/api/v1/orgs/:org", Summary: "Delete an org without repos", Rules: "O1", Response: deletedResponse{}, Status: 200, Audit: "org.delete", handler: s.deleteOrg},
+		{Method: "GET", Path: "/api/v1/orgs/:org/members", Summary: "List members and admins", Rules: "O3", Response: membersResponse{}, Status: 200, handler: s.listMembers},
+		{Method: "PUT", Path: "/api/v1/orgs/:org/members/:email", Summary: "Add a person by email or change their role", Rules: "O3 ID1", Request: roleBody{}, Response: orgs.Member{}, Status: 200, Audit: "org.member.set", handler: s.setMember},
+		{Method: "DELETE", Path: "/api/v1/orgs/:org/members/:email", Summary: "Remove a person from the org", Rules: "O3", Response: deletedResponse{}, Status: 200, Audit: "org.member.remove", handler: s.removeMember},
+		{Method: "GET", Path: "/api/v1/orgs/:org/teams", Summary: "List teams", Rules: "O4", Response: teamsResponse{}, Status: 200, handler: s.listTeams},
+		{Method: "PUT", Path: "/api/v1/orgs/:org/teams/:team", Summary: "Create a team", Rules: "O4", Response: teamResponse{}, Status: 200, Audit: "team.create", handler: s.putTeam},
+		{Method: "DELETE", Path: "/api/v1/orgs/:org/teams/:team", Summary: "Delete a team and its grants", Rules: "O4", Response: deletedResponse{}, Status: 200, Audit: "team.delete", handler: s.deleteTeam},
+		{Method: "PUT", Path: "/api/v1/orgs/:org/teams/:team/members/*subject", Summary: "Add a member (a user, robot, service account or team) to a team", Rules: "O4", Response: subjectResponse{}, Status: 200, Audit: "team.member.add", handler: s.putTeamMember},
+		{Method: "DELETE", Path: "/api/v1/orgs/:org/teams/:team/members/*subject", Summary: "Remove a member from a team", Rules: "O4", Response: deletedResponse{}, Status: 200, Audit: "team.member.remove", handler: s.deleteTeamMember},
+		{Method: "POST", Path: "/api/v1/orgs/:org/api-keys", Summary: "Create an API key (service account) and its token, shown once", Rules: "ID2", Request: apiKeyRequest{}, Response: orgs.NewKey{}, Status: 201, Audit: "api_key.create", handler: s.createAPIKey},
+		{Method: "GET", Path: "/api/v1/orgs/:org/api-keys", Summary: "List API keys (metadata only)", Rules: "ID2", Response: apiKeysResponse{}, Status: 200, handler: s.listAPIKeys},
+		{Method: "DELETE", Path: "/api/v1/orgs/:org/api-keys/:name", Summary: "Delete an API key; refused at once", Rules: "ID2", Response: deletedResponse{}, Status: 200, Audit: "api_key.delete", handler: s.deleteAPIKey},
+		{Method: "GET", Path: "/api/v1/audit", Summary: "Read the audit log", Rules: "AU1", Query: []string{"org", "actor", "since", "limit"}, Response: auditResponse{}, Status: 200, handler: s.listAudit},
 
 		// Checks (C1, C2).
 		{Method: "POST", Path: "/api/v1/check", Summary: "Check one permission", Rules: "C1", Request: checkRequest{}, Response: checkResponse{}, Status: 200, handler: s.check},
@@ -156,10 +183,10 @@ func (s *server) routeTable() []route {
 		{Method: "POST", Path: "/api/v1/explain", Summary: "Why a subject holds a permission", Rules: "C2", Request: checkRequest{}, Response: explainResponse{}, Status: 200, handler: s.explain},
 
 		// Relationships and schema (A1, A2).
-		{Method: "GET", Path: "/api/v1/relationships", Summary: "Read relationships (query: resource, relation, subject)", Rules: "A1", Response: relationshipsResponse{}, Status: 200, handler: s.readRelationships},
-		{Method: "POST", Path: "/api/v1/relationships", Summary: "Write and delete relationships atomically, with preconditions", Rules: "A1", Request: writeRequest{}, Response: writeResponse{}, Status: 200, handler: s.writeRelationships},
+		{Method: "GET", Path: "/api/v1/relationships", Summary: "Read relationships", Rules: "A1", Query: []string{"resource", "relation", "subject"}, Response: relationshipsResponse{}, Status: 200, handler: s.readRelationships},
+		{Method: "POST", Path: "/api/v1/relationships", Summary: "Write and delete relationships atomically, with preconditions", Rules: "A1", Request: writeRequest{}, Response: writeResponse{}, Status: 200, Audit: "relationship.write", handler: s.writeRelationships},
 		{Method: "GET", Path: "/api/v1/relationships/export", Summary: "Export every relationship as NDJSON", Rules: "A1", Status: 200, Produces: "application/x-ndjson", handler: s.exportRelationships},
-		{Method: "POST", Path: "/api/v1/relationships/import", Summary: "Import NDJSON relationships (idempotent)", Rules: "A1", Response: importResponse{}, Status: 200, handler: s.importRelationships},
+		{Method: "POST", Path: "/api/v1/relationships/import", Summary: "Import NDJSON relationships (idempotent)", Rules: "A1", Response: importResponse{}, Status: 200, Audit: "relationship.import", handler: s.importRelationships},
 		{Method: "GET", Path: "/api/v1/schema", Summary: "The policy schema in force", Rules: "A2", Response: schemaResponse{}, Status: 200, handler: s.getSchema},
 		{Method: "POST", Path: "/api/v1/schema/validate", Summary: "Validate a schema or a validation file", Rules: "A2", Request: validateRequest{}, Response: validateResponse{}, Status: 200, handler: s.validateSchema},
 	}

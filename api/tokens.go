@@ -184,6 +184,7 @@ func (s *server) mintToken(c *gin.Context) {
 		return
 	}
 	logger(c).Info("token minted", "token_id", m.ID, "for", subject, "scoped", grants != nil)
+	auditTarget(c, "token:"+m.ID, "")
 	c.JSON(http.StatusCreated, minted(m))
 }
 
@@ -211,5 +212,6 @@ func (s *server) revokeToken(c *gin.Context) {
 		return
 	}
 	logger(c).Info("token revoked", "token_id", id)
+	auditTarget(c, "token:"+id, "")
 	c.JSON(http.StatusOK, revokeResponse{ID: id, Revoked: true})
 }

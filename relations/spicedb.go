@@ -978,8 +978,11 @@ func (e *spiceEngine) WriteSchema(ctx context.Context, schema string) error {
 	if strings.TrimSpace(schema) == "" {
 		return fmt.Errorf("%w: schema: empty", ErrInvalid)
 	}
-	_, err := e.schema.WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: schema})
+	resp, err := e.schema.WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: schema})
 	if err == nil {
+		// Serve writes the schema at start, so even the first checks after a restart are
+		// at least as fresh as everything written before it.
+		e.noteWrite(resp.GetWrittenAt())
 		return nil
 	}
 	if msg, ok := isSchemaConflict(err); ok {

@@ -1,5 +1,8 @@
-// Package store holds Gatehouse's own records (tokens and robots today) behind one
-// interface. Memory is the default implementation; it loses everything on exit.
+// Package store holds Gatehouse's own records (tokens, robots, users, orgs, API keys,
+// login sessions and the audit log) behind one interface, Store. Memory is the default
+// implementation and loses everything on exit; SQL keeps them in PostgreSQL or
+// CockroachDB; NewCached puts an in-process cache in front of the token lookup that
+// every request makes.
 package store
 
 import (
@@ -8,10 +11,14 @@ import (
 	"time"
 )
 
-// ErrNotFound and ErrExists are returned by every implementation.
+// The errors every implementation returns, checked with errors.Is. Their messages never
+// carry driver text.
 var (
 	ErrNotFound = errors.New("not found")
 	ErrExists   = errors.New("already exists")
+	// ErrConflict is a failed compare-and-swap: the record changed since the caller read
+	// it (a replayed refresh token, for one).
+	ErrConflict = errors.New("conflict")
 )
 
 // Token is a minted token's record. The secret itself is never stored: only Hash, the
@@ -35,17 +42,97 @@ type Robot struct {
 	CreatedBy string
 }
 
-// Store is Gatehouse's own tables. Implementations are safe for concurrent use.
+// User is a person (ID1), known by email. The store compares emails exactly as given:
+// callers lower-case them first.
+type User struct {
+	Email       string // lower-case; the key
+	Name        string
+	CreatedAt   time.Time
+	LastLoginAt *time.Time // nil until the first login (a user can be added before it)
+}
+
+// Org repo access modes (O2).
+const (
+	RepoAccessMembers = "members"  // every member reads and writes every repo (the default)
+	RepoAccessACLOnly = "acl_only" // repo access comes only from each repo's ACL
+)
+
+// Org is an organisation (O1).
+type Org struct {
+	Name       string
+	RepoAccess string // RepoAccessMembers or RepoAccessACLOnly
+	CreatedAt  time.Time
+	CreatedBy  string // typed subject
+}
+
+// APIKey is a service account's key (ID2). The service account is "sa:<Name>@<Org>"; the
+// token itself is a Token record with ID TokenID.
+type APIKey struct {
+	Org       string
+	Name      string
+	TokenID   string
+	Role      string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	CreatedBy string // typed subject
+}
+
+// Session is a login session (T1). Only the SHA-256 of the current refresh token is
+// kept; refreshing swaps it (RotateSessionRefresh), so an old refresh token is refused.
+type Session struct {
+	ID          string
+	Subject     string // typed subject
+	Issuer      string // the OIDC issuer the person logged in through
+	RefreshHash []byte
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	RevokedAt   *time.Time
+}
+
+// AuditEvent is one entry of the append-only audit log (AU1). Details never hold secrets.
+type AuditEvent struct {
+	ID      int64 // assigned by the store; ignored by AppendAudit
+	Time    time.Time
+	Actor   string // typed subject
+	Action  string // e.g. "token.mint", "org.delete"
+	Target  string
+	Org     string // "" for platform-level events
+	Outcome string // e.g. "ok", "denied", "error"
+	Details map[string]string
+}
+
+// AuditFilter selects audit events; zero fields select everything.
+type AuditFilter struct {
+	Org   string
+	Actor string
+	Since time.Time // inclusive
+	Limit int       // <= 0: DefaultAuditLimit; at most MaxAuditLimit
+}
+
+// Limits of ListAudit.
+const (
+	DefaultAuditLimit = 1000
+	MaxAuditLimit     = 10000
+)
+
+// Store is Gatehouse's own tables. Implementations are safe for concurrent use. Every
+// change a method makes is all or nothing.
+//
+// Records come back as they were stored, except that SQL keeps times to the
+// microsecond and returns them in UTC: callers that compare times use Equal. Callers
+// must not modify the slices of a returned record (NewCached shares them).
 type Store interface {
 	// CreateToken stores a new token record; ErrExists when the id is taken.
 	CreateToken(ctx context.Context, t Token) error
-	// GetToken returns the record of id, revoked or not; ErrNotFound when absent.
+	// GetToken returns the record of id, revoked or not; ErrNotFound when absent. It is
+	// on the path of every request: callers refuse revoked and expired records.
 	GetToken(ctx context.Context, id string) (Token, error)
-	// ListTokens returns the records of subject, newest first.
+	// ListTokens returns the records of subject, newest first (ties by id).
 	ListTokens(ctx context.Context, subject string) ([]Token, error)
-	// RevokeToken marks id revoked at the given time; ErrNotFound when absent.
+	// RevokeToken marks id revoked at the given time (a second revocation keeps the
+	// first time); ErrNotFound when absent.
 	RevokeToken(ctx context.Context, id string, at time.Time) error
-	// DeleteTokensOf deletes every token of subject.
+	// DeleteTokensOf deletes every token of subject; none is not an error.
 	DeleteTokensOf(ctx context.Context, subject string) error
 
 	// CreateRobot stores a robot; ErrExists when the name is taken.
@@ -57,6 +144,75 @@ type Store interface {
 	// DeleteRobot deletes a robot; ErrNotFound when absent.
 	DeleteRobot(ctx context.Context, name string) error
 
-	// Reset deletes every record (platform deactivation, P3).
+	// UpsertUser creates u, or updates the user with u.Email, and returns the stored
+	// record. An update replaces Name when u.Name is not empty and LastLoginAt when
+	// u.LastLoginAt is not nil, so adding a known person again never erases anything;
+	// CreatedAt is set on creation only (now when zero).
+	UpsertUser(ctx context.Context, u User) (User, error)
+	// GetUser returns the user with email (compared exactly); ErrNotFound when absent.
+	GetUser(ctx context.Context, email string) (User, error)
+
+	// CreateOrg stores an org; ErrExists when the name is taken.
+	CreateOrg(ctx context.Context, o Org) error
+	// GetOrg returns an org; ErrNotFound when absent.
+	GetOrg(ctx context.Context, name string) (Org, error)
+	// ListOrgs returns every org by name.
+	ListOrgs(ctx context.Context) ([]Org, error)
+	// UpdateOrg replaces the mutable fields (RepoAccess) of the org named o.Name;
+	// ErrNotFound when absent. CreatedAt and CreatedBy never change.
+	UpdateOrg(ctx context.Context, o Org) error
+	// DeleteOrg deletes an org together with its API keys and their tokens, in one step;
+	// ErrNotFound when absent.
+	DeleteOrg(ctx context.Context, name string) error
+
+	// CreateAPIKey stores an API key; ErrExists when (k.Org, k.Name) is taken,
+	// ErrNotFound when the org does not exist. The key's token is created separately
+	// (CreateToken, before this call, with ID k.TokenID).
+	CreateAPIKey(ctx context.Context, k APIKey) error
+	// GetAPIKey returns a key; ErrNotFound when absent.
+	GetAPIKey(ctx context.Context, org, name string) (APIKey, error)
+	// ListAPIKeys returns the keys of org by name; none (or no such org) is an empty list.
+	ListAPIKeys(ctx context.Context, org string) ([]APIKey, error)
+	// DeleteAPIKey deletes a key and its token (TokenID), in one step, so the key is
+	// refused at once (ID2); ErrNotFound when absent.
+	DeleteAPIKey(ctx context.Context, org, name string) error
+
+	// CreateSession stores a session; ErrExists when the id is taken.
+	CreateSession(ctx context.Context, s Session) error
+	// GetSession returns a session, revoked or not; ErrNotFound when absent. Callers
+	// refuse revoked and expired sessions.
+	GetSession(ctx context.Context, id string) (Session, error)
+	// RevokeSession marks a session revoked at the given time (logout; a second
+	// revocation keeps the first time); ErrNotFound when absent.
+	RevokeSession(ctx context.Context, id string, at time.Time) error
+	// RotateSessionRefresh atomically replaces the refresh hash of session id with
+	// newHash and its expiry with expiresAt, if and only if the stored hash is oldHash
+	// and the session is not revoked. ErrConflict otherwise (a replayed or raced refresh
+	// token, or a revoked session), ErrNotFound when absent.
+	RotateSessionRefresh(ctx context.Context, id string, oldHash, newHash []byte, expiresAt time.Time) error
+
+	// AppendAudit appends an event to the audit log. The store assigns its ID (ignoring
+	// e.ID) and sets Time to now when zero. The log is append-only: there is no way to
+	// change or delete an event.
+	AppendAudit(ctx context.Context, e AuditEvent) error
+	// ListAudit returns the events matching f, oldest first (by Time, then ID), at most
+	// f.Limit of them (see AuditFilter).
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+
+	// Reset deletes every record except the audit log: tokens, robots, users, orgs, API
+	// keys and sessions (platform deactivation, P3). The audit log survives because the
+	// deactivation is itself an audited act, and what happened before it must stay
+	// answerable.
 	Reset(ctx context.Context) error
+}
+
+// auditLimit returns the number of events ListAudit returns for limit.
+func auditLimit(limit int) int {
+	switch {
+	case limit <= 0:
+		return DefaultAuditLimit
+	case limit > MaxAuditLimit:
+		return MaxAuditLimit
+	}
+	return limit
 }

@@ -129,38 +129,49 @@ func (s *Service) TTL(requested time.Duration, adminPower bool) (time.Duration, 
 	return requested, nil
 }
 
-// Mint creates a token. The returned Token is the only copy of the secret.
-func (s *Service) Mint(ctx context.Context, req MintRequest) (Minted, error) {
+// Prepare validates req and returns a new token and the record to store for it, without
+// storing it: for callers that must order the write among others (an API key's token is
+// stored last, so that a crash leaves nothing usable).
+func (s *Service) Prepare(req MintRequest) (Minted, store.Token, error) {
 	ttl, err := s.TTL(req.TTL, req.AdminPower)
 	if err != nil {
-		return Minted{}, err
+		return Minted{}, store.Token{}, err
 	}
 	for i, g := range req.Grants {
 		if err := g.Validate(); err != nil {
-			return Minted{}, apperr.InvalidField(fmt.Sprintf("grants[%d]", i), "%s", err)
+			return Minted{}, store.Token{}, apperr.InvalidField(fmt.Sprintf("grants[%d]", i), "%s", err)
 		}
 	}
 	var grants []byte
 	if req.Grants != nil {
 		if grants, err = json.Marshal(req.Grants); err != nil {
-			return Minted{}, err
+			return Minted{}, store.Token{}, err
 		}
 	}
 	now := s.now().UTC().Truncate(time.Second)
+	tok, id := generate()
+	rec := store.Token{
+		ID: id, Hash: Hash(tok), Subject: req.Subject, Kind: req.Kind, Role: req.Role,
+		Grants: grants, CreatedAt: now, ExpiresAt: now.Add(ttl),
+	}
+	return Minted{ID: id, Subject: req.Subject, Token: tok, ExpiresAt: rec.ExpiresAt}, rec, nil
+}
+
+// Mint creates a token. The returned Token is the only copy of the secret.
+func (s *Service) Mint(ctx context.Context, req MintRequest) (Minted, error) {
 	for range 3 { // an id collision is astronomically unlikely; retry anyway
-		tok, id := generate()
-		rec := store.Token{
-			ID: id, Hash: Hash(tok), Subject: req.Subject, Kind: req.Kind, Role: req.Role,
-			Grants: grants, CreatedAt: now, ExpiresAt: now.Add(ttl),
+		m, rec, err := s.Prepare(req)
+		if err != nil {
+			return Minted{}, err
 		}
-		err := s.store.CreateToken(ctx, rec)
+		err = s.store.CreateToken(ctx, rec)
 		if errors.Is(err, store.ErrExists) {
 			continue
 		}
 		if err != nil {
 			return Minted{}, fmt.Errorf("store token: %w", err)
 		}
-		return Minted{ID: id, Subject: req.Subject, Token: tok, ExpiresAt: rec.ExpiresAt}, nil
+		return m, nil
 	}
 	return Minted{}, errors.New("could not allocate a token id")
 }

@@ -28,6 +28,9 @@ type serveConfig struct {
 	SpiceDBToken    string
 	SpiceDBInsecure bool
 	DatabaseURL     string
+	TokenCacheTTL   time.Duration
+
+	ServiceDomain string
 
 	AuthFailureLimit  int
 	AuthFailureWindow time.Duration
@@ -43,6 +46,9 @@ func defaultServeConfig() serveConfig {
 		LogLevel:        "info",
 		Tokens:          tokens.DefaultConfig(),
 
+		ServiceDomain: "gatehouse.local",
+		TokenCacheTTL: 5 * time.Second,
+
 		AuthFailureLimit:  20,
 		AuthFailureWindow: time.Minute,
 	}
@@ -56,7 +62,9 @@ func (c *serveConfig) bindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.SpiceDBEndpoint, "spicedb-endpoint", c.SpiceDBEndpoint, "host:port of a remote SpiceDB; empty runs SpiceDB embedded in this process")
 	fs.StringVar(&c.SpiceDBToken, "spicedb-token", c.SpiceDBToken, "preshared key of the remote SpiceDB")
 	fs.BoolVar(&c.SpiceDBInsecure, "spicedb-insecure", c.SpiceDBInsecure, "connect to the remote SpiceDB without TLS")
-	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres:// URL for the embedded SpiceDB's datastore; empty keeps everything in memory (ephemeral)")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres:// URL (PostgreSQL or CockroachDB) for Gatehouse's tables and, unless --spicedb-endpoint is set, the embedded SpiceDB's datastore; empty keeps everything in memory (ephemeral)")
+	fs.DurationVar(&c.TokenCacheTTL, "token-cache-ttl", c.TokenCacheTTL, "with --database-url: how long a token record is cached in this process (revocations through another replica take effect after at most this)")
+	fs.StringVar(&c.ServiceDomain, "service-domain", c.ServiceDomain, "domain of service accounts: <name>@<org>.service.<domain>")
 	fs.IntVar(&c.AuthFailureLimit, "auth-failure-limit", c.AuthFailureLimit, "failed authentications per client within --auth-failure-window before 429")
 	fs.DurationVar(&c.AuthFailureWindow, "auth-failure-window", c.AuthFailureWindow, "window of --auth-failure-limit")
 	fs.DurationVar(&c.Tokens.DefaultTTL, "token-default-ttl", c.Tokens.DefaultTTL, "lifetime of tokens that ask for none")
@@ -86,11 +94,14 @@ func (c *serveConfig) Validate() error {
 	if c.SpiceDBEndpoint != "" && c.SpiceDBToken == "" {
 		return errors.New("--spicedb-endpoint needs --spicedb-token (the SpiceDB preshared key)")
 	}
-	if c.SpiceDBEndpoint != "" && c.DatabaseURL != "" {
-		return errors.New("--database-url configures the embedded SpiceDB; a remote one (--spicedb-endpoint) keeps its own datastore")
+	if c.TokenCacheTTL < 0 {
+		return errors.New("--token-cache-ttl must not be negative")
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return errors.New("--database-url must be a postgres:// URL")
+	}
+	if c.ServiceDomain == "" || strings.ContainsAny(c.ServiceDomain, "@/ ") {
+		return fmt.Errorf("--service-domain %q: must be a DNS domain", c.ServiceDomain)
 	}
 	if c.AuthFailureLimit < 1 || c.AuthFailureWindow <= 0 {
 		return errors.New("--auth-failure-limit must be at least 1 and --auth-failure-window positive")

@@ -27,6 +27,7 @@ func newRootCmd() *cobra.Command {
 	}
 	registerServeCmd(root)
 	registerSchemaCmd(root)
+	root.AddCommand(newMigrateCmd())
 	registerClientCmds(root)
 	return root
 }

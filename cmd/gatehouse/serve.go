@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/bootstrap"
+	"github.com/gatehouse-dev/gatehouse/orgs"
 	"github.com/gatehouse-dev/gatehouse/platform"
 	"github.com/gatehouse-dev/gatehouse/relations"
 	"github.com/gatehouse-dev/gatehouse/schema"
@@ -70,8 +71,7 @@ func openEngine(ctx context.Context, cfg serveConfig, log *slog.Logger, stderr i
 		log.Info("using remote SpiceDB", "endpoint", cfg.SpiceDBEndpoint, "insecure", cfg.SpiceDBInsecure)
 		return relations.NewRemote(ctx, relations.RemoteConfig{Endpoint: cfg.SpiceDBEndpoint, Token: cfg.SpiceDBToken, Insecure: cfg.SpiceDBInsecure})
 	case cfg.DatabaseURL != "":
-		log.Info("using embedded SpiceDB on PostgreSQL")
-		log.Warn("Gatehouse's own records (tokens, robots) are still kept in memory")
+		log.Info("using embedded SpiceDB on the --database-url database")
 		return relations.NewEmbedded(ctx, relations.EmbeddedConfig{DatastoreEngine: "postgres", DatastoreURI: cfg.DatabaseURL})
 	default:
 		fmt.Fprint(stderr, ephemeralBanner)
@@ -99,11 +99,21 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	}
 	log.Info("policy schema in force")
 
-	st := store.NewMemory()
+	st, closeStore, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
 	tok := tokens.NewService(st, cfg.Tokens)
 	plat := platform.New(engine, tok, st)
+	orgSvc := orgs.New(engine, st, tok, cfg.ServiceDomain)
+	if n, err := orgSvc.Reconcile(ctx); err != nil {
+		return fmt.Errorf("reconcile API keys: %w", err)
+	} else if n > 0 {
+		log.Warn("removed what interrupted API-key changes left behind", "count", n)
+	}
 	handler := api.New(api.Deps{
-		Engine: engine, Tokens: tok, Platform: plat, Logger: log, Registry: reg,
+		Engine: engine, Tokens: tok, Platform: plat, Orgs: orgSvc, Audit: st, Logger: log, Registry: reg,
 		Version: version, ResourceTypes: resourceTypes(),
 	}, api.Options{BodyLimit: cfg.BodyLimit, AuthFailures: cfg.AuthFailureLimit, AuthWindow: cfg.AuthFailureWindow})
 
@@ -136,6 +146,24 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// openStore opens Gatehouse's own tables: PostgreSQL or CockroachDB (migrated, with the
+// token lookup cached) with --database-url, else memory.
+func openStore(ctx context.Context, cfg serveConfig, log *slog.Logger) (store.Store, func(), error) {
+	if cfg.DatabaseURL == "" {
+		return store.NewMemory(), func() {}, nil
+	}
+	sql, err := store.NewSQL(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open the database: %w", err)
+	}
+	if err := sql.Migrate(ctx); err != nil {
+		sql.Close()
+		return nil, nil, fmt.Errorf("migrate the database: %w", err)
+	}
+	log.Info("gatehouse tables on the --database-url database", "cockroachdb", sql.CockroachDB())
+	return store.NewCached(sql, cfg.TokenCacheTTL), sql.Close, nil
 }
 
 // resourceTypes lists the schema's API type names.

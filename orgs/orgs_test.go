@@ -1,0 +1,200 @@
+package orgs
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse-dev/gatehouse/internal/apperr"
+	"github.com/gatehouse-dev/gatehouse/platform"
+	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/schema"
+	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/tokens"
+)
+
+// failingStore fails CreateToken on demand: the crash between an API key's relationships
+// and its token.
+type failingStore struct {
+	store.Store
+	failTokens bool
+}
+
+func (f *failingStore) CreateToken(ctx context.Context, t store.Token) error {
+	if f.failTokens {
+		return errors.New("injected failure")
+	}
+	return f.Store.CreateToken(ctx, t)
+}
+
+type fixture struct {
+	ctx  context.Context
+	rel  relations.Engine
+	st   *failingStore
+	tok  *tokens.Service
+	orgs *Service
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	rel, err := relations.NewEmbedded(ctx, relations.EmbeddedConfig{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = rel.Close() })
+	require.NoError(t, rel.WriteSchema(ctx, schema.Text))
+	st := &failingStore{Store: store.NewMemory()}
+	tok := tokens.NewService(st, tokens.DefaultConfig())
+	_, err = platform.New(rel, tok, st).Activate(ctx, "robot:admin", 0)
+	require.NoError(t, err)
+	return &fixture{ctx: ctx, rel: rel, st: st, tok: tok, orgs: New(rel, st, tok, "gatehouse.test")}
+}
+
+func (f *fixture) can(t *testing.T, resource relations.Object, perm, subject string) bool {
+	t.Helper()
+	sub, err := relations.ParseSubject(subject)
+	require.NoError(t, err)
+	res, err := f.rel.Check(f.ctx, relations.CheckRequest{Resource: resource, Permission: perm, Subject: sub})
+	require.NoError(t, err)
+	return res.Allowed
+}
+
+var raw = relations.Object{Type: "repo", ID: "acme/raw"}
+
+func TestMembersAndModes(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.orgs.Create(f.ctx, "robot:admin", "acme")
+	require.NoError(t, err)
+	_, err = f.orgs.Create(f.ctx, "robot:admin", "acme")
+	require.Equal(t, apperr.Conflict, apperr.KindOf(err), "O1: names are unique")
+	_, err = f.rel.Write(f.ctx, []relations.Update{touch(rel(raw, "org", sub(orgObj("acme"), "")))}, nil)
+	require.NoError(t, err)
+
+	// O3, ID1: added by email before any login, case-insensitively; effective at once.
+	m, err := f.orgs.SetMember(f.ctx, "acme", "Bob@Example.com", RoleMember)
+	require.NoError(t, err)
+	require.Equal(t, "user:bob@example.com", m.Subject)
+	require.True(t, f.can(t, raw, "write", "user:bob@example.com"), "O2: members write every repo by default")
+	require.False(t, f.can(t, orgObj("acme"), "manage", "user:bob@example.com"))
+
+	_, err = f.orgs.SetMember(f.ctx, "acme", "bob@example.com", RoleAdmin)
+	require.NoError(t, err)
+	require.True(t, f.can(t, orgObj("acme"), "manage", "user:bob@example.com"), "O3: role changed")
+	members, err := f.orgs.Members(f.ctx, "acme")
+	require.NoError(t, err)
+	require.Equal(t, []Member{{Subject: "user:bob@example.com", Role: RoleAdmin}}, members, "one role at a time")
+
+	_, err = f.orgs.SetRepoAccess(f.ctx, "acme", store.RepoAccessACLOnly)
+	require.NoError(t, err)
+	_, err = f.orgs.SetMember(f.ctx, "acme", "carol@example.com", RoleMember)
+	require.NoError(t, err)
+	require.False(t, f.can(t, raw, "read", "user:carol@example.com"), "O2: acl_only")
+	_, err = f.orgs.SetRepoAccess(f.ctx, "acme", "open")
+	require.Equal(t, apperr.Invalid, apperr.KindOf(err))
+
+	require.NoError(t, f.orgs.RemoveMember(f.ctx, "acme", "BOB@example.com"))
+	require.False(t, f.can(t, orgObj("acme"), "manage", "user:bob@example.com"), "O3: removal effective at the next check")
+	require.Equal(t, apperr.NotFound, apperr.KindOf(f.orgs.RemoveMember(f.ctx, "acme", "bob@example.com")))
+
+	_, err = f.orgs.SetMember(f.ctx, "nope", "x@example.com", RoleMember)
+	require.Equal(t, apperr.NotFound, apperr.KindOf(err))
+	_, err = f.orgs.SetMember(f.ctx, "acme", "not-an-email", RoleMember)
+	require.Equal(t, apperr.Invalid, apperr.KindOf(err))
+
+	err = f.orgs.Delete(f.ctx, "acme")
+	require.Equal(t, apperr.Conflict, apperr.KindOf(err), "repos remain")
+	var ae *apperr.Error
+	require.ErrorAs(t, err, &ae)
+	require.Equal(t, []string{"acme/raw"}, ae.Details["repos"])
+}
+
+func TestNestedTeams(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.orgs.Create(f.ctx, "robot:admin", "acme")
+	require.NoError(t, err)
+	_, err = f.orgs.SetRepoAccess(f.ctx, "acme", store.RepoAccessACLOnly)
+	require.NoError(t, err)
+	require.NoError(t, f.orgs.CreateTeam(f.ctx, "acme", "data"))
+	require.NoError(t, f.orgs.CreateTeam(f.ctx, "acme", "interns"))
+	_, err = f.orgs.AddTeamMember(f.ctx, "acme", "data", "team:acme/interns")
+	require.NoError(t, err)
+	_, err = f.orgs.AddTeamMember(f.ctx, "acme", "interns", "user:ivy@example.com")
+	require.NoError(t, err)
+	_, err = f.rel.Write(f.ctx, []relations.Update{
+		touch(rel(raw, "org", sub(orgObj("acme"), ""))),
+		touch(rel(raw, "writer", sub(teamObj("acme", "data"), "member"))),
+	}, nil)
+	require.NoError(t, err)
+	require.True(t, f.can(t, raw, "write", "user:ivy@example.com"), "O4: members of nested teams inherit the role")
+
+	_, err = f.orgs.AddTeamMember(f.ctx, "acme", "data", "pipeline:acme/p")
+	require.Equal(t, apperr.Invalid, apperr.KindOf(err), "PL4")
+	_, err = f.orgs.AddTeamMember(f.ctx, "acme", "ghost", "user:ivy@example.com")
+	require.Equal(t, apperr.NotFound, apperr.KindOf(err))
+
+	require.NoError(t, f.orgs.DeleteTeam(f.ctx, "acme", "interns"))
+	require.False(t, f.can(t, raw, "write", "user:ivy@example.com"), "deleting a team removes what it granted")
+	teams, err := f.orgs.Teams(f.ctx, "acme")
+	require.NoError(t, err)
+	require.Equal(t, []string{"data"}, teams)
+}
+
+func TestAPIKeys(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.orgs.Create(f.ctx, "robot:admin", "acme")
+	require.NoError(t, err)
+
+	k, err := f.orgs.CreateAPIKey(f.ctx, "robot:admin", "acme", "etl", 0, "")
+	require.NoError(t, err)
+	require.Equal(t, "sa:etl@acme", k.Subject)
+	require.Equal(t, "etl@acme.service.gatehouse.test", k.Account, "ID2")
+	require.WithinDuration(t, k.CreatedAt.Add(DefaultKeyLifetime), k.ExpiresAt, 0, "default lifetime one year")
+	p, err := f.tok.Verify(f.ctx, k.Token)
+	require.NoError(t, err)
+	require.Equal(t, "sa:etl@acme", p.Subject)
+	require.True(t, f.can(t, orgObj("acme"), "read", "sa:etl@acme"))
+
+	_, err = f.orgs.CreateAPIKey(f.ctx, "robot:admin", "acme", "etl", 0, "")
+	require.Equal(t, apperr.Conflict, apperr.KindOf(err))
+	_, err = f.orgs.CreateAPIKey(f.ctx, "robot:admin", "acme", "x", -1, "")
+	require.Equal(t, apperr.Invalid, apperr.KindOf(err))
+
+	keys, err := f.orgs.APIKeys(f.ctx, "acme")
+	require.NoError(t, err)
+	require.Len(t, keys, 1)
+
+	require.NoError(t, f.orgs.DeleteAPIKey(f.ctx, "acme", "etl"))
+	_, err = f.tok.Verify(f.ctx, k.Token)
+	require.Equal(t, apperr.Unauthenticated, apperr.KindOf(err), "ID2: a deleted key is refused at once")
+	require.False(t, f.can(t, orgObj("acme"), "read", "sa:etl@acme"))
+}
+
+// A failure between the relationships and the token leaves nothing usable, and nothing
+// dangling once the failed call (or, after a crash, Reconcile) has cleaned up.
+func TestAPIKeyCreationFailureLeavesNothing(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.orgs.Create(f.ctx, "robot:admin", "acme")
+	require.NoError(t, err)
+
+	f.st.failTokens = true
+	_, err = f.orgs.CreateAPIKey(f.ctx, "robot:admin", "acme", "etl", 0, RoleAdmin)
+	require.Error(t, err)
+	f.st.failTokens = false
+	require.False(t, f.can(t, orgObj("acme"), "manage", "sa:etl@acme"), "no grant survives")
+	keys, err := f.orgs.APIKeys(f.ctx, "acme")
+	require.NoError(t, err)
+	require.Empty(t, keys)
+
+	// A crash at the same point skips the undo: simulate its leftovers, then reconcile.
+	require.NoError(t, f.st.CreateAPIKey(f.ctx, store.APIKey{Org: "acme", Name: "ghost", TokenID: "nosuchtoken", Role: RoleAdmin}))
+	_, err = f.rel.Write(f.ctx, []relations.Update{touch(rel(orgObj("acme"), RoleAdmin, sub(saObj("acme", "ghost"), "")))}, nil)
+	require.NoError(t, err)
+	n, err := f.orgs.Reconcile(f.ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.False(t, f.can(t, orgObj("acme"), "manage", "sa:ghost@acme"))
+	keys, err = f.orgs.APIKeys(f.ctx, "acme")
+	require.NoError(t, err)
+	require.Empty(t, keys)
+}
