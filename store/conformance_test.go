@@ -314,6 +314,15 @@ func testSessions(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 	require.Equal(t, []byte("r2"), got.RefreshHash)
 	require.True(t, got.ExpiresAt.Equal(at(2*time.Hour)))
+	require.Equal(t, []byte("r1"), got.PreviousRefreshHash, "the spent hash is kept to detect reuse")
+
+	// Access tokens minted for the session are recorded, for logout.
+	require.NoError(t, s.AddSessionToken(ctx, "s1", "tok1"))
+	require.NoError(t, s.AddSessionToken(ctx, "s1", "tok2"))
+	got, err = s.GetSession(ctx, "s1")
+	require.NoError(t, err)
+	require.Equal(t, []string{"tok1", "tok2"}, got.AccessTokenIDs)
+	require.ErrorIs(t, s.AddSessionToken(ctx, "nope", "tok"), store.ErrNotFound)
 	// A replayed refresh token fails, and changes nothing.
 	require.ErrorIs(t, s.RotateSessionRefresh(ctx, "s1", []byte("r1"), []byte("r3"), at(3*time.Hour)), store.ErrConflict)
 	got, err = s.GetSession(ctx, "s1")

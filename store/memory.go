@@ -307,6 +307,8 @@ func (m *Memory) CreateSession(_ context.Context, s Session) error {
 		return ErrExists
 	}
 	s.RefreshHash = slices.Clone(s.RefreshHash)
+	s.PreviousRefreshHash = slices.Clone(s.PreviousRefreshHash)
+	s.AccessTokenIDs = slices.Clone(s.AccessTokenIDs)
 	s.RevokedAt = clonePtr(s.RevokedAt)
 	m.sessions[s.ID] = s
 	return nil
@@ -346,8 +348,21 @@ func (m *Memory) RotateSessionRefresh(_ context.Context, id string, oldHash, new
 	if s.RevokedAt != nil || subtle.ConstantTimeCompare(s.RefreshHash, oldHash) != 1 {
 		return ErrConflict
 	}
+	s.PreviousRefreshHash = s.RefreshHash
 	s.RefreshHash = slices.Clone(newHash)
 	s.ExpiresAt = expiresAt
+	m.sessions[id] = s
+	return nil
+}
+
+func (m *Memory) AddSessionToken(_ context.Context, id, tokenID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.sessions[id]
+	if !ok {
+		return ErrNotFound
+	}
+	s.AccessTokenIDs = append(slices.Clone(s.AccessTokenIDs), tokenID)
 	m.sessions[id] = s
 	return nil
 }

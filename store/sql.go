@@ -379,11 +379,15 @@ func (s *SQL) DeleteAPIKey(ctx context.Context, org, name string) error {
 
 // ---- sessions ----
 
-const sessionColumns = "id, subject, issuer, refresh_hash, created_at, expires_at, revoked_at"
+const sessionColumns = "id, subject, issuer, refresh_hash, previous_refresh_hash, access_token_ids, created_at, expires_at, revoked_at"
 
 func scanSession(row pgx.Row) (Session, error) {
 	var s Session
-	err := row.Scan(&s.ID, &s.Subject, &s.Issuer, &s.RefreshHash, &s.CreatedAt, &s.ExpiresAt, &s.RevokedAt)
+	var ids string
+	err := row.Scan(&s.ID, &s.Subject, &s.Issuer, &s.RefreshHash, &s.PreviousRefreshHash, &ids, &s.CreatedAt, &s.ExpiresAt, &s.RevokedAt)
+	if ids != "" {
+		s.AccessTokenIDs = strings.Split(ids, ",")
+	}
 	s.CreatedAt, s.ExpiresAt, s.RevokedAt = utc(s.CreatedAt), utc(s.ExpiresAt), utcPtr(s.RevokedAt)
 	return s, err
 }
@@ -393,8 +397,8 @@ func (s *SQL) CreateSession(ctx context.Context, ses Session) error {
 	if hash == nil {
 		hash = []byte{} // NOT NULL; a session without a refresh token cannot be refreshed
 	}
-	_, err := s.pool.Exec(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7)",
-		ses.ID, ses.Subject, ses.Issuer, hash, ses.CreatedAt, ses.ExpiresAt, ses.RevokedAt)
+	_, err := s.pool.Exec(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+		ses.ID, ses.Subject, ses.Issuer, hash, ses.PreviousRefreshHash, strings.Join(ses.AccessTokenIDs, ","), ses.CreatedAt, ses.ExpiresAt, ses.RevokedAt)
 	return wrap("create session", err)
 }
 
@@ -421,7 +425,7 @@ func (s *SQL) RotateSessionRefresh(ctx context.Context, id string, oldHash, newH
 	// One conditional UPDATE is the compare-and-swap: of two concurrent refreshes with
 	// the same old hash, the second re-checks the row after the first commits and
 	// matches nothing.
-	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET refresh_hash = $3, expires_at = $4
+	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET previous_refresh_hash = refresh_hash, refresh_hash = $3, expires_at = $4
 		WHERE id = $1 AND refresh_hash = $2 AND revoked_at IS NULL`, id, oldHash, newHash, expiresAt)
 	if err != nil {
 		return wrap("rotate session refresh", err)
@@ -435,6 +439,20 @@ func (s *SQL) RotateSessionRefresh(ctx context.Context, id string, oldHash, newH
 		return wrap("rotate session refresh", err) // ErrNotFound when absent
 	}
 	return ErrConflict
+}
+
+// AddSessionToken appends tokenID to the session's comma-separated token ids (token ids
+// are base32 and never hold a comma).
+func (s *SQL) AddSessionToken(ctx context.Context, id, tokenID string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET access_token_ids =
+		CASE WHEN access_token_ids = '' THEN $2 ELSE access_token_ids || ',' || $2 END WHERE id = $1`, id, tokenID)
+	if err != nil {
+		return wrap("add session token", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // ---- audit ----

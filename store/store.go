@@ -84,9 +84,14 @@ type Session struct {
 	Subject     string // typed subject
 	Issuer      string // the OIDC issuer the person logged in through
 	RefreshHash []byte
-	CreatedAt   time.Time
-	ExpiresAt   time.Time
-	RevokedAt   *time.Time
+	// PreviousRefreshHash is the hash the last rotation replaced: presenting that spent
+	// token again is reuse, and revokes the session.
+	PreviousRefreshHash []byte
+	// AccessTokenIDs are the tokens minted for the session, revoked at logout.
+	AccessTokenIDs []string
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
+	RevokedAt      *time.Time
 }
 
 // AuditEvent is one entry of the append-only audit log (AU1). Details never hold secrets.
@@ -190,6 +195,9 @@ type Store interface {
 	// and the session is not revoked. ErrConflict otherwise (a replayed or raced refresh
 	// token, or a revoked session), ErrNotFound when absent.
 	RotateSessionRefresh(ctx context.Context, id string, oldHash, newHash []byte, expiresAt time.Time) error
+	// AddSessionToken records tokenID as one of the session's access tokens;
+	// ErrNotFound when absent.
+	AddSessionToken(ctx context.Context, id, tokenID string) error
 
 	// AppendAudit appends an event to the audit log. The store assigns its ID (ignoring
 	// e.ID) and sets Time to now when zero. The log is append-only: there is no way to

@@ -51,6 +51,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     subject       TEXT        NOT NULL,
     issuer        TEXT        NOT NULL DEFAULT '',
     refresh_hash  BYTEA       NOT NULL,
+    previous_refresh_hash BYTEA,
+    access_token_ids TEXT     NOT NULL DEFAULT '',
     created_at    TIMESTAMPTZ NOT NULL,
     expires_at    TIMESTAMPTZ NOT NULL,
     revoked_at    TIMESTAMPTZ
