@@ -32,6 +32,7 @@ type Deps struct {
 	ResourceTypes []string
 	Orgs          *orgs.Service
 	Audit         AuditLog
+	Login         Login // nil when no OIDC issuer is configured
 }
 
 // Options tune the API; zero values take defaults.
@@ -149,6 +150,16 @@ func (s *server) routeTable() []route {
 		{Method: "POST", Path: "/api/v1/robots", Summary: "Create a robot and its first token", Rules: "ID3", Request: robotRequest{}, Response: mintResponse{}, Status: 201, Audit: "robot.create", handler: s.createRobot},
 		{Method: "GET", Path: "/api/v1/robots", Summary: "List robots", Rules: "ID3", Response: robotsResponse{}, Status: 200, handler: s.listRobots},
 		{Method: "DELETE", Path: "/api/v1/robots/:name", Summary: "Delete a robot, its tokens and relationships", Rules: "ID3", Response: subjectResponse{}, Status: 200, Audit: "robot.delete", handler: s.deleteRobot},
+
+		// Login (T1, T2).
+		{Method: "GET", Path: "/api/v1/auth/issuers", Summary: "The OIDC issuers people can log in through", Rules: "T1", Public: true, Response: issuersResponse{}, Status: 200, handler: s.listIssuers},
+		{Method: "GET", Path: "/api/v1/auth/login", Summary: "Start a browser login (authorization code + PKCE): redirects to the issuer", Rules: "T1", Public: true, Query: []string{"issuer"}, Status: 302, handler: s.loginBrowser},
+		{Method: "GET", Path: "/api/v1/auth/callback", Summary: "The issuer's redirect: finishes a browser login, or shows the code to copy", Rules: "T1", Public: true, Query: []string{"state", "code", "mode", "error"}, Response: loginResponse{}, Status: 200, Audit: "login.browser", handler: s.loginCallback},
+		{Method: "POST", Path: "/api/v1/auth/device", Summary: "Start a terminal login (device code, or copy the code)", Rules: "T1", Public: true, Request: issuerRequest{}, Response: deviceResponse{}, Status: 200, handler: s.loginDevice},
+		{Method: "POST", Path: "/api/v1/auth/device/token", Summary: "Finish a terminal login: poll, or send the copied code", Rules: "T1", Public: true, Request: deviceTokenRequest{}, Response: loginResponse{}, Status: 200, Audit: "login.terminal", handler: s.loginDeviceToken},
+		{Method: "POST", Path: "/api/v1/auth/exchange", Summary: "Exchange a trusted issuer's ID token for a Gatehouse token", Rules: "T2", Public: true, Request: exchangeRequest{}, Response: loginResponse{}, Status: 200, Audit: "login.exchange", handler: s.exchange},
+		{Method: "POST", Path: "/api/v1/auth/refresh", Summary: "Refresh a session: a new token and a rotated refresh token", Rules: "T1", Public: true, Request: refreshRequest{}, Response: loginResponse{}, Status: 200, Audit: "login.refresh", handler: s.refresh},
+		{Method: "POST", Path: "/api/v1/auth/logout", Summary: "Log out: revoke the session and the token making the request", Rules: "T1", Request: logoutRequest{}, Response: statusResponse{}, Status: 200, Audit: "logout", handler: s.logout},
 
 		// Tokens.
 		{Method: "GET", Path: "/api/v1/whoami", Summary: "The caller, its orgs and token", Rules: "ID6", Response: whoamiResponse{}, Status: 200, handler: s.whoami},

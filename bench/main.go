@@ -84,7 +84,7 @@ func main() {
 	flag.BoolVar(&cfg.pg, "pg", false, "use the embedded SpiceDB on PostgreSQL (a throwaway cluster from tests/harness unless -database-url is set); figures get a _pg suffix")
 	flag.StringVar(&cfg.databaseURL, "database-url", "", "PostgreSQL URL of an empty database for -pg (implies -pg)")
 	flag.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile of the measured cases (not the load) to this file")
-	flag.StringVar(&cfg.cases, "cases", "http,grpc,empty", "cases to run, comma-separated: http, grpc, empty")
+	flag.StringVar(&cfg.cases, "cases", "http,grpc,empty,stores", "cases to run, comma-separated: http, grpc, empty, stores (API-key checks on the memory and PostgreSQL stores)")
 	flag.BoolVar(&cfg.logRequests, "log-requests", false, "send the API's request log to stderr (default: formatted, then discarded)")
 	flag.Parse()
 	if cfg.databaseURL != "" {
@@ -470,31 +470,7 @@ func run(cfg config) error {
 		defer pprof.StopCPUProfile()
 	}
 
-	auth := "Bearer " + minted.Token
-	httpCheck := func(ctx context.Context, c *check) (bool, error) {
-		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/check", bytes.NewReader(c.body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", auth)
-		resp, err := client.Do(req)
-		if err != nil {
-			return false, err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return false, err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return false, fmt.Errorf("check: HTTP %d: %s", resp.StatusCode, b)
-		}
-		var out struct {
-			Allowed bool `json:"allowed"`
-		}
-		if err := json.Unmarshal(b, &out); err != nil {
-			return false, err
-		}
-		return out.Allowed, nil
-	}
+	httpCheck := httpChecker(base, minted.Token, cfg.clients)
 	// Direct gRPC CheckPermission against the same SpiceDB, with SpiceDB's default
 	// consistency (minimize latency): what a data service gets without Gatehouse.
 	spice, ok := relations.PermissionsClient(raw)
@@ -534,7 +510,7 @@ func run(cfg config) error {
 			fn, fig = grpcCheck, "check_grpc"
 		case "empty":
 			fn, fig = empty, "empty"
-		case "":
+		case "", "stores":
 			continue
 		default:
 			return fmt.Errorf("unknown case %q", name)
@@ -574,6 +550,20 @@ func run(cfg config) error {
 			progress("case %s: %d requests", fig, r.n)
 		} else {
 			progress("case %s: %d requests, %d allowed / %d denied (matches the expected mix)", fig, r.n, r.allowed, r.n-r.allowed)
+		}
+	}
+	if slices.Contains(strings.Split(cfg.cases, ","), "stores") {
+		url := ecfg.DatastoreURI
+		if url == "" {
+			tb := &benchTB{}
+			defer tb.runCleanups()
+			progress("starting a throwaway PostgreSQL cluster for the store comparison (tests/harness)...")
+			if url, err = startPostgres(tb); err != nil {
+				return err
+			}
+		}
+		if err := compareStores(ctx, cfg, engine, url); err != nil {
+			return fmt.Errorf("stores: %w", err)
 		}
 	}
 	if a, ok := results["check_http"]; ok {
@@ -762,4 +752,36 @@ func onePass(clients int, checks []check, fn func(context.Context, *check) (bool
 	}
 	wg.Wait()
 	return firstErr
+}
+
+// httpChecker returns a function that asks POST /api/v1/check at base with token.
+func httpChecker(base, token string, clients int) func(context.Context, *check) (bool, error) {
+	client := &http.Client{Transport: &http.Transport{
+		MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2, IdleConnTimeout: time.Minute,
+	}, Timeout: 30 * time.Second}
+	auth := "Bearer " + token
+	return func(ctx context.Context, c *check) (bool, error) {
+		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/check", bytes.NewReader(c.body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", auth)
+		resp, err := client.Do(req)
+		if err != nil {
+			return false, err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return false, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return false, fmt.Errorf("check: HTTP %d: %s", resp.StatusCode, b)
+		}
+		var out struct {
+			Allowed bool `json:"allowed"`
+		}
+		if err := json.Unmarshal(b, &out); err != nil {
+			return false, err
+		}
+		return out.Allowed, nil
+	}
 }
