@@ -444,7 +444,7 @@ func run(cfg config) error {
 	handler := api.New(api.Deps{
 		Engine: engine, Tokens: tok, Platform: plat, Registry: reg, Version: "bench",
 		Logger:        slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo})),
-		ResourceTypes: resourceTypes(),
+		ResourceTypes: schema.ResourceTypes(),
 	}, api.Options{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -689,15 +689,6 @@ func load(clients int, d time.Duration, checks []check, fn func(context.Context,
 	r.rps = float64(r.n) / elapsed.Seconds()
 	r.p50, r.p99 = pct(0.50), pct(0.99)
 	return r, nil
-}
-
-func resourceTypes() []string {
-	out := make([]string, 0, len(schema.Permissions))
-	for t := range schema.Permissions {
-		out = append(out, t)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // grpcCheckRequest is c as a SpiceDB CheckPermission request, with SpiceDB's stored

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/orgs"
 	"github.com/gatehouse-dev/gatehouse/platform"
 	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/schema"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
@@ -75,7 +76,7 @@ func compareStores(ctx context.Context, cfg config, engine relations.Engine, pgU
 		}
 		handler := api.New(api.Deps{
 			Engine: engine, Tokens: tok, Platform: platform.New(engine, tok, c.st), Orgs: o, Audit: c.st,
-			Registry: prometheus.NewRegistry(), Version: "bench", ResourceTypes: resourceTypes(),
+			Registry: prometheus.NewRegistry(), Version: "bench", ResourceTypes: schema.ResourceTypes(),
 			Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		}, api.Options{})
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

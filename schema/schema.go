@@ -134,3 +134,13 @@ func APIType(storedType string) string {
 	}
 	return storedType
 }
+
+// ResourceTypes returns the API type names of every definition, sorted.
+func ResourceTypes() []string {
+	out := make([]string, 0, len(Permissions))
+	for t := range Permissions {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
