@@ -35,6 +35,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
+	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -156,7 +157,7 @@ type Service struct {
 
 // New returns a login service. It discovers every issuer now; an issuer that does not
 // answer is logged and discovered again when it is next used, so it cannot prevent the
-// start. sessions defaults to NewMemorySessions(); onLogin may be nil.
+// start. sessions defaults to StoreSessions(store.NewMemory()); onLogin may be nil.
 func New(ctx context.Context, cfg Config, sessions SessionStore, minter Minter, onLogin OnLogin) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -166,7 +167,7 @@ func New(ctx context.Context, cfg Config, sessions SessionStore, minter Minter, 
 	}
 	cfg = cfg.withDefaults()
 	if sessions == nil {
-		sessions = NewMemorySessions()
+		sessions = StoreSessions(store.NewMemory())
 	}
 	s := &Service{cfg: cfg, byName: map[string]*issuerState{}, sessions: sessions, minter: minter,
 		onLogin: onLogin, log: cfg.Logger, pending: map[string]*pending{}}

@@ -37,7 +37,7 @@ type env struct {
 	nodevice *idp
 	forge    *forge
 	tokens   *tokens.Service
-	sessions *MemorySessions
+	sessions SessionStore
 	clock    *clock
 
 	mu     sync.Mutex
@@ -48,7 +48,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{main: startIDP(t, true), nodevice: startIDP(t, false), forge: startForge(t),
-		tokens: tokens.NewService(store.NewMemory(), tokens.DefaultConfig()), sessions: NewMemorySessions(),
+		tokens: tokens.NewService(store.NewMemory(), tokens.DefaultConfig()), sessions: StoreSessions(store.NewMemory()),
 		clock: newClock()}
 	cfg := Config{
 		Issuers: []Issuer{
@@ -79,7 +79,7 @@ func (e *env) browserLogin(t *testing.T, issuer string) Result {
 	t.Helper()
 	authURL, err := e.svc.BeginBrowser(context.Background(), issuer)
 	require.NoError(t, err)
-	cb := e.main.browse(authURL, "alice")
+	cb := browse(t, e.main, authURL, "alice")
 	res, err := e.svc.FinishBrowser(context.Background(), cb.Query().Get("state"), cb.Query().Get("code"))
 	require.NoError(t, err)
 	return res
@@ -124,7 +124,7 @@ func TestBrowserLogin(t *testing.T) {
 	require.Equal(t, redirectURL, q.Get("redirect_uri"))
 	require.Contains(t, strings.Fields(q.Get("scope")), "openid")
 
-	cb := e.main.browse(authURL, "alice")
+	cb := browse(t, e.main, authURL, "alice")
 	state, code := cb.Query().Get("state"), cb.Query().Get("code")
 	require.Equal(t, q.Get("state"), state)
 	res, err := e.svc.FinishBrowser(ctx, state, code)
@@ -171,7 +171,7 @@ func TestBrowserLoginRefusals(t *testing.T) {
 	t.Run("state mismatch", func(t *testing.T) {
 		authURL, err := e.svc.BeginBrowser(ctx, "main")
 		require.NoError(t, err)
-		cb := e.main.browse(authURL, "alice")
+		cb := browse(t, e.main, authURL, "alice")
 		_, err = e.svc.FinishBrowser(ctx, "forged-state", cb.Query().Get("code"))
 		requireUnauth(t, err)
 		_, err = e.svc.FinishBrowser(ctx, "", cb.Query().Get("code"))
@@ -185,7 +185,7 @@ func TestBrowserLoginRefusals(t *testing.T) {
 		require.NoError(t, err)
 		b, err := e.svc.BeginBrowser(ctx, "main")
 		require.NoError(t, err)
-		cbA := e.main.browse(a, "alice")
+		cbA := browse(t, e.main, a, "alice")
 		// B's state with A's code: A's PKCE challenge does not match B's verifier.
 		_, err = e.svc.FinishBrowser(ctx, query(t, b, "state"), cbA.Query().Get("code"))
 		requireUnauth(t, err)
@@ -193,7 +193,7 @@ func TestBrowserLoginRefusals(t *testing.T) {
 	t.Run("missing PKCE verifier", func(t *testing.T) {
 		authURL, err := e.svc.BeginBrowser(ctx, "main")
 		require.NoError(t, err)
-		cb := e.main.browse(authURL, "alice")
+		cb := browse(t, e.main, authURL, "alice")
 		// An attacker who stole the code but not the verifier: the provider refuses it.
 		conf := &oauth2.Config{ClientID: "gatehouse", ClientSecret: clientSecret, RedirectURL: redirectURL,
 			Endpoint: oauth2.Endpoint{TokenURL: e.main.URL() + "/oauth/token"}}
@@ -206,7 +206,7 @@ func TestBrowserLoginRefusals(t *testing.T) {
 	t.Run("pending login expires after 10 minutes", func(t *testing.T) {
 		authURL, err := e.svc.BeginBrowser(ctx, "main")
 		require.NoError(t, err)
-		cb := e.main.browse(authURL, "alice")
+		cb := browse(t, e.main, authURL, "alice")
 		e.clock.Advance(PendingTTL + time.Second)
 		defer e.clock.Advance(-PendingTTL - time.Second)
 		_, err = e.svc.FinishBrowser(ctx, cb.Query().Get("state"), cb.Query().Get("code"))
@@ -246,17 +246,13 @@ func TestBrowserNonceAndPKCE(t *testing.T) {
 			authURL, err := e.svc.BeginBrowser(ctx, "forge")
 			require.NoError(t, err)
 			nonce, state, challenge := query(t, authURL, "nonce"), query(t, authURL, "state"), query(t, authURL, "code_challenge")
-			f.mu.Lock()
-			f.idToken = func(url.Values) string {
+			f.SetIDToken(func(url.Values) string {
 				kv := append([]any{"nonce", tc.nonce(nonce)}, tc.extra...)
-				return sign(t, f.key, jose.RS256, f.kid, claims(f.URL(), "gatehouse", kv...))
-			}
-			f.mu.Unlock()
+				return sign(t, f.Key, jose.RS256, f.KID, claims(f.URL(), "gatehouse", kv...))
+			})
 			res, err := e.svc.FinishBrowser(ctx, state, "some-code")
 			// The verifier was sent, and it is the one of the challenge (S256).
-			f.mu.Lock()
-			verifier := f.lastReq.Get("code_verifier")
-			f.mu.Unlock()
+			verifier := f.LastRequest().Get("code_verifier")
 			sum := sha256.Sum256([]byte(verifier))
 			require.Equal(t, challenge, base64.RawURLEncoding.EncodeToString(sum[:]))
 			if tc.ok {
@@ -284,7 +280,7 @@ func providerIDToken(t *testing.T, p *idp) string {
 		Scopes:   []string{"openid", "email", "profile"},
 		Endpoint: oauth2.Endpoint{AuthURL: p.URL() + "/authorize", TokenURL: p.URL() + "/oauth/token"}}
 	verifier := oauth2.GenerateVerifier()
-	cb := p.browse(conf.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)), "alice")
+	cb := browse(t, p, conf.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)), "alice")
 	tok, err := conf.Exchange(ctx, cb.Query().Get("code"), oauth2.VerifierOption(verifier))
 	require.NoError(t, err)
 	raw, _ := tok.Extra("id_token").(string)
@@ -315,14 +311,14 @@ func TestExchangeForged(t *testing.T) {
 	ctx := context.Background()
 	p := e.main
 	iss := p.URL()
-	pubDER, err := x509.MarshalPKIXPublicKey(&p.key.PublicKey)
+	pubDER, err := x509.MarshalPKIXPublicKey(&p.Key.PublicKey)
 	require.NoError(t, err)
 	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
-	pkcs1PEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&p.key.PublicKey)})
+	pkcs1PEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&p.Key.PublicKey)})
 	otherKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
 	now := time.Now()
-	good := func(kv ...any) string { return sign(t, p.key, jose.RS256, p.kid, claims(iss, "gatehouse", kv...)) }
+	good := func(kv ...any) string { return sign(t, p.Key, jose.RS256, p.KID, claims(iss, "gatehouse", kv...)) }
 
 	valid := good()
 	parts := strings.Split(valid, ".")
@@ -336,13 +332,13 @@ func TestExchangeForged(t *testing.T) {
 		{"control: validly signed by the provider", valid, true},
 		{"control: several audiences, azp ours", good("aud", []string{"gatehouse", "other"}, "azp", "gatehouse"), true},
 		{"alg none", unsigned(t, claims(iss, "gatehouse")), false},
-		{"alg none, no kid, empty signature, provider kid", unsigned(t, claims(iss, "gatehouse", "kid", p.kid)), false},
-		{"HS256 with the public key PEM as secret", sign(t, pubPEM, jose.HS256, p.kid, claims(iss, "gatehouse")), false},
-		{"HS256 with the PKCS1 public key PEM as secret", sign(t, pkcs1PEM, jose.HS256, p.kid, claims(iss, "gatehouse")), false},
-		{"HS256 with the public key DER as secret", sign(t, pubDER, jose.HS256, p.kid, claims(iss, "gatehouse")), false},
+		{"alg none, no kid, empty signature, provider kid", unsigned(t, claims(iss, "gatehouse", "kid", p.KID)), false},
+		{"HS256 with the public key PEM as secret", sign(t, pubPEM, jose.HS256, p.KID, claims(iss, "gatehouse")), false},
+		{"HS256 with the PKCS1 public key PEM as secret", sign(t, pkcs1PEM, jose.HS256, p.KID, claims(iss, "gatehouse")), false},
+		{"HS256 with the public key DER as secret", sign(t, pubDER, jose.HS256, p.KID, claims(iss, "gatehouse")), false},
 		{"wrong issuer: another trusted issuer's name", good("iss", e.nodevice.URL()), false},
 		{"wrong issuer: untrusted", good("iss", "https://evil.example"), false},
-		{"forge issuer's key claiming the provider", sign(t, e.forge.key, jose.RS256, e.forge.kid, claims(iss, "gatehouse")), false},
+		{"forge issuer's key claiming the provider", sign(t, e.forge.Key, jose.RS256, e.forge.KID, claims(iss, "gatehouse")), false},
 		{"wrong audience", good("aud", []string{"someone-else"}), false},
 		{"several audiences, azp another client", good("aud", []string{"gatehouse", "other"}, "azp", "other"), false},
 		{"expired", good("exp", now.Add(-time.Minute).Unix(), "iat", now.Add(-time.Hour).Unix()), false},
@@ -351,7 +347,7 @@ func TestExchangeForged(t *testing.T) {
 		{"issued in the future (iat)", good("iat", now.Add(time.Hour).Unix()), false},
 		{"no iat", good("iat", nil), false},
 		{"unknown key id", sign(t, otherKey, jose.RS256, "not-in-jwks", claims(iss, "gatehouse")), false},
-		{"provider kid, other key", sign(t, otherKey, jose.RS256, p.kid, claims(iss, "gatehouse")), false},
+		{"provider kid, other key", sign(t, otherKey, jose.RS256, p.KID, claims(iss, "gatehouse")), false},
 		{"tampered payload", tampered, false},
 		{"no email", good("email", nil), false},
 		{"email not verified", good("email_verified", false), false},
@@ -392,7 +388,7 @@ func TestDeviceFlow(t *testing.T) {
 	require.ErrorIs(t, err, ErrSlowDown)
 	require.Equal(t, apperr.RateLimited, apperr.KindOf(err))
 
-	e.main.deviceLogin(start.UserCode, "allow")
+	e.main.DeviceLogin(t, start.UserCode, "alice", "allow")
 	e.clock.Advance(time.Minute)
 	res, err := e.svc.PollDevice(ctx, start.Handle)
 	require.NoError(t, err)
@@ -408,7 +404,7 @@ func TestDeviceFlow(t *testing.T) {
 	t.Run("denied", func(t *testing.T) {
 		start, err := e.svc.BeginDevice(ctx, "main-device")
 		require.NoError(t, err)
-		e.main.deviceLogin(start.UserCode, "deny")
+		e.main.DeviceLogin(t, start.UserCode, "alice", "deny")
 		_, err = e.svc.PollDevice(ctx, start.Handle)
 		requireUnauth(t, err)
 	})
@@ -437,7 +433,7 @@ func TestCopyCodeFlow(t *testing.T) {
 	require.Equal(t, copyCodeURL, query(t, start.AuthURL, "redirect_uri"))
 	require.Equal(t, "S256", query(t, start.AuthURL, "code_challenge_method"))
 
-	cb := e.nodevice.browse(start.AuthURL, "alice")
+	cb := browse(t, e.nodevice, start.AuthURL, "alice")
 	require.Equal(t, ModeCopyCode, cb.Query().Get(ModeParam), "the callback page knows to show the code")
 	code := cb.Query().Get("code")
 	require.NotEmpty(t, code)
@@ -544,8 +540,7 @@ func TestSessionExpiry(t *testing.T) {
 
 func TestUnreachableIssuer(t *testing.T) {
 	p := startIDP(t, true)
-	up := false
-	p.up = &up
+	p.SetDown(true)
 	svc, err := New(context.Background(), Config{
 		Issuers:     []Issuer{{Name: "flaky", URL: p.URL(), ClientID: "gatehouse", ClientSecret: clientSecret}},
 		RedirectURL: redirectURL, Logger: slog.New(slog.DiscardHandler),
@@ -554,10 +549,10 @@ func TestUnreachableIssuer(t *testing.T) {
 
 	_, err = svc.BeginBrowser(context.Background(), "flaky")
 	require.Equal(t, apperr.Unavailable, apperr.KindOf(err))
-	up = true
+	p.SetDown(false)
 	authURL, err := svc.BeginBrowser(context.Background(), "flaky")
 	require.NoError(t, err)
-	cb := p.browse(authURL, "alice")
+	cb := browse(t, p, authURL, "alice")
 	res, err := svc.FinishBrowser(context.Background(), cb.Query().Get("state"), cb.Query().Get("code"))
 	require.NoError(t, err)
 	require.Equal(t, "user:"+aliceEmail, res.Subject)
@@ -605,9 +600,7 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestSessionStores(t *testing.T) {
-	for name, m := range map[string]SessionStore{"memory": NewMemorySessions(), "store": StoreSessions(store.NewMemory())} {
-		t.Run(name, func(t *testing.T) { testSessionStore(t, m) })
-	}
+	testSessionStore(t, StoreSessions(store.NewMemory()))
 }
 
 func testSessionStore(t *testing.T, m SessionStore) {

@@ -1,11 +1,8 @@
 package login
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"slices"
-	"sync"
 	"time"
 )
 
@@ -47,94 +44,4 @@ type SessionStore interface {
 	// AddSessionToken records that access token tokenID was minted for session id, so that
 	// logout revokes it; ErrNotFound when absent.
 	AddSessionToken(ctx context.Context, id, tokenID string) error
-}
-
-// MemorySessions is the in-memory SessionStore: the default, lost at exit.
-type MemorySessions struct {
-	mu       sync.Mutex
-	sessions map[string]Session
-}
-
-// NewMemorySessions returns an empty in-memory store.
-func NewMemorySessions() *MemorySessions {
-	return &MemorySessions{sessions: map[string]Session{}}
-}
-
-func cloneSession(s Session) Session {
-	s.RefreshHash = bytes.Clone(s.RefreshHash)
-	s.PreviousRefreshHash = bytes.Clone(s.PreviousRefreshHash)
-	s.AccessTokenIDs = slices.Clone(s.AccessTokenIDs)
-	if s.RevokedAt != nil {
-		t := *s.RevokedAt
-		s.RevokedAt = &t
-	}
-	return s
-}
-
-// CreateSession implements SessionStore.
-func (m *MemorySessions) CreateSession(_ context.Context, s Session) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.sessions[s.ID]; ok {
-		return ErrConflict
-	}
-	m.sessions[s.ID] = cloneSession(s)
-	return nil
-}
-
-// GetSession implements SessionStore.
-func (m *MemorySessions) GetSession(_ context.Context, id string) (Session, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.sessions[id]
-	if !ok {
-		return Session{}, ErrNotFound
-	}
-	return cloneSession(s), nil
-}
-
-// RevokeSession implements SessionStore.
-func (m *MemorySessions) RevokeSession(_ context.Context, id string, at time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.sessions[id]
-	if !ok {
-		return ErrNotFound
-	}
-	if s.RevokedAt == nil {
-		s.RevokedAt = &at
-		m.sessions[id] = s
-	}
-	return nil
-}
-
-// RotateSessionRefresh implements SessionStore.
-func (m *MemorySessions) RotateSessionRefresh(_ context.Context, id string, oldHash, newHash []byte, expiresAt time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.sessions[id]
-	if !ok {
-		return ErrNotFound
-	}
-	if s.RevokedAt != nil || !bytes.Equal(s.RefreshHash, oldHash) {
-		return ErrConflict
-	}
-	s.PreviousRefreshHash = bytes.Clone(oldHash)
-	s.RefreshHash = bytes.Clone(newHash)
-	s.ExpiresAt = expiresAt
-	m.sessions[id] = s
-	return nil
-}
-
-// AddSessionToken implements SessionStore.
-func (m *MemorySessions) AddSessionToken(_ context.Context, id, tokenID string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.sessions[id]
-	if !ok {
-		return ErrNotFound
-	}
-	s.AccessTokenIDs = append(slices.Clone(s.AccessTokenIDs), tokenID)
-	m.sessions[id] = s
-	return nil
 }

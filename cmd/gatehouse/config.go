@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -32,6 +33,10 @@ type serveConfig struct {
 
 	ServiceDomain string
 
+	OIDCIssuers []string // name=...,url=...,client-id=...,client-secret=...,scopes=a b
+	PublicURL   string
+	SessionTTL  time.Duration
+
 	AuthFailureLimit  int
 	AuthFailureWindow time.Duration
 
@@ -48,6 +53,7 @@ func defaultServeConfig() serveConfig {
 
 		ServiceDomain: "gatehouse.local",
 		TokenCacheTTL: 5 * time.Second,
+		SessionTTL:    12 * time.Hour,
 
 		AuthFailureLimit:  20,
 		AuthFailureWindow: time.Minute,
@@ -65,6 +71,9 @@ func (c *serveConfig) bindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres:// URL (PostgreSQL or CockroachDB) for Gatehouse's tables and, unless --spicedb-endpoint is set, the embedded SpiceDB's datastore; empty keeps everything in memory (ephemeral)")
 	fs.DurationVar(&c.TokenCacheTTL, "token-cache-ttl", c.TokenCacheTTL, "with --database-url: how long a token record is cached in this process (revocations through another replica take effect after at most this)")
 	fs.StringVar(&c.ServiceDomain, "service-domain", c.ServiceDomain, "domain of service accounts: <name>@<org>.service.<domain>")
+	fs.StringArrayVar(&c.OIDCIssuers, "oidc-issuer", c.OIDCIssuers, "an OIDC issuer people log in through, repeatable: name=google,url=https://accounts.google.com,client-id=ID,client-secret=SECRET[,scopes=openid email profile] (environment: several separated by ';')")
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "the URL people and issuers reach this server at (login redirects); default http://<http-addr>")
+	fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, "how long a login session lives before logging in again")
 	fs.IntVar(&c.AuthFailureLimit, "auth-failure-limit", c.AuthFailureLimit, "failed authentications per client within --auth-failure-window before 429")
 	fs.DurationVar(&c.AuthFailureWindow, "auth-failure-window", c.AuthFailureWindow, "window of --auth-failure-limit")
 	fs.DurationVar(&c.Tokens.DefaultTTL, "token-default-ttl", c.Tokens.DefaultTTL, "lifetime of tokens that ask for none")
@@ -102,6 +111,12 @@ func (c *serveConfig) Validate() error {
 	}
 	if c.ServiceDomain == "" || strings.ContainsAny(c.ServiceDomain, "@/ ") {
 		return fmt.Errorf("--service-domain %q: must be a DNS domain", c.ServiceDomain)
+	}
+	if _, err := c.loginIssuers(); err != nil {
+		return err
+	}
+	if c.SessionTTL < time.Minute {
+		return errors.New("--session-ttl must be at least 1m")
 	}
 	if c.AuthFailureLimit < 1 || c.AuthFailureWindow <= 0 {
 		return errors.New("--auth-failure-limit must be at least 1 and --auth-failure-window positive")
@@ -141,17 +156,84 @@ func applyEnvAndFile(cmd *cobra.Command, configPath string) error {
 		if err != nil || f.Changed || f.Name == "config" {
 			return
 		}
+		list := f.Value.Type() == "stringArray"
 		if v, ok := os.LookupEnv(envName(f.Name)); ok {
-			if e := f.Value.Set(v); e != nil {
-				err = fmt.Errorf("%s=%q: %w", envName(f.Name), v, e)
+			vals := []string{v}
+			if list {
+				vals = splitList(v, ";")
+			}
+			for _, v := range vals {
+				if e := f.Value.Set(v); e != nil {
+					err = fmt.Errorf("%s=%q: %w", envName(f.Name), v, e)
+				}
 			}
 			return
 		}
 		if v, ok := file[f.Name]; ok {
-			if e := f.Value.Set(fmt.Sprint(v)); e != nil {
-				err = fmt.Errorf("--config %s: %s: %w", configPath, f.Name, e)
+			vals := []any{v}
+			if l, isList := v.([]any); isList && list {
+				vals = l
+			}
+			for _, v := range vals {
+				if e := f.Value.Set(fmt.Sprint(v)); e != nil {
+					err = fmt.Errorf("--config %s: %s: %w", configPath, f.Name, e)
+				}
 			}
 		}
 	})
 	return err
+}
+
+// splitList splits s at sep, trimming blanks and dropping empty parts.
+func splitList(s, sep string) []string {
+	var out []string
+	for _, p := range strings.Split(s, sep) {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// loginIssuers parses --oidc-issuer values.
+func (c *serveConfig) loginIssuers() ([]login.Issuer, error) {
+	var out []login.Issuer
+	for i, spec := range c.OIDCIssuers {
+		var is login.Issuer
+		for _, kv := range splitList(spec, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return nil, fmt.Errorf("--oidc-issuer %d: %q is not key=value", i+1, kv)
+			}
+			switch k {
+			case "name":
+				is.Name = v
+			case "url":
+				is.URL = v
+			case "client-id":
+				is.ClientID = v
+			case "client-secret":
+				is.ClientSecret = v
+			case "scopes":
+				is.Scopes = strings.Fields(v)
+			default:
+				return nil, fmt.Errorf("--oidc-issuer %d: unknown key %q (name, url, client-id, client-secret, scopes)", i+1, k)
+			}
+		}
+		out = append(out, is)
+	}
+	if len(out) > 0 {
+		if err := (login.Config{Issuers: out, RedirectURL: c.publicURL() + "/api/v1/auth/callback"}).Validate(); err != nil {
+			return nil, fmt.Errorf("--oidc-issuer: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// publicURL is where people and issuers reach this server.
+func (c *serveConfig) publicURL() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	return "http://" + c.HTTPAddr
 }

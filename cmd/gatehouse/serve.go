@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/bootstrap"
+	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/orgs"
 	"github.com/gatehouse-dev/gatehouse/platform"
 	"github.com/gatehouse-dev/gatehouse/relations"
@@ -112,10 +112,26 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	} else if n > 0 {
 		log.Warn("removed what interrupted API-key changes left behind", "count", n)
 	}
-	handler := api.New(api.Deps{
+	deps := api.Deps{
 		Engine: engine, Tokens: tok, Platform: plat, Orgs: orgSvc, Audit: st, Logger: log, Registry: reg,
-		Version: version, ResourceTypes: resourceTypes(),
-	}, api.Options{BodyLimit: cfg.BodyLimit, AuthFailures: cfg.AuthFailureLimit, AuthWindow: cfg.AuthFailureWindow})
+		Version: version, ResourceTypes: schema.ResourceTypes(),
+	}
+	if issuers, _ := cfg.loginIssuers(); len(issuers) > 0 {
+		lg, err := login.New(ctx, login.Config{
+			Issuers: issuers, RedirectURL: cfg.publicURL() + "/api/v1/auth/callback",
+			SessionTTL: cfg.SessionTTL, AccessTTL: cfg.Tokens.DefaultTTL, Logger: log,
+		}, login.StoreSessions(st), tok, func(ctx context.Context, email, name string) error {
+			now := time.Now().UTC()
+			_, err := st.UpsertUser(ctx, store.User{Email: email, Name: name, LastLoginAt: &now})
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("configure login: %w", err)
+		}
+		deps.Login = lg
+		log.Info("login enabled", "issuers", lg.Issuers())
+	}
+	handler := api.New(deps, api.Options{BodyLimit: cfg.BodyLimit, AuthFailures: cfg.AuthFailureLimit, AuthWindow: cfg.AuthFailureWindow})
 
 	srv := &http.Server{
 		Addr:              cfg.HTTPAddr,
@@ -164,14 +180,4 @@ func openStore(ctx context.Context, cfg serveConfig, log *slog.Logger) (store.St
 	}
 	log.Info("gatehouse tables on the --database-url database", "cockroachdb", sql.CockroachDB())
 	return store.NewCached(sql, cfg.TokenCacheTTL), sql.Close, nil
-}
-
-// resourceTypes lists the schema's API type names.
-func resourceTypes() []string {
-	out := make([]string, 0, len(schema.Permissions))
-	for t := range schema.Permissions {
-		out = append(out, t)
-	}
-	slices.Sort(out)
-	return out
 }
