@@ -170,14 +170,10 @@ func Start(t testing.TB, opts Options) *Provider {
 	t.Helper()
 	p := &Provider{redirects: slices.Clone(opts.RedirectURIs)}
 	u := testUsers()
-	var handler http.Handler
-	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p.down.Load() {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		}
-		handler.ServeHTTP(w, r)
-	}))
+	// The issuer URL must be known before the provider is built, and the server must not
+	// serve before it is: listen first, start serving last.
+	p.srv = httptest.NewUnstartedServer(nil)
+	issuer := "http://" + p.srv.Listener.Addr().String() // p.srv.URL once started
 	t.Cleanup(p.srv.Close)
 
 	clients := map[string]*storage.Client{
@@ -199,7 +195,7 @@ func Start(t testing.TB, opts Options) *Provider {
 			Lifetime: 5 * time.Minute, PollInterval: time.Second, UserFormPath: "/device", UserCode: op.UserCodeBase20,
 		},
 	}
-	prov, err := op.NewProvider(cfg, p.st, op.StaticIssuer(p.srv.URL), op.WithAllowInsecure(),
+	prov, err := op.NewProvider(cfg, p.st, op.StaticIssuer(issuer), op.WithAllowInsecure(),
 		op.WithLogger(slog.New(slog.DiscardHandler)))
 	require.NoError(t, err)
 	p.prov = prov
@@ -236,10 +232,18 @@ func Start(t testing.TB, opts Options) *Provider {
 		}
 	})
 	mux.Handle("/", prov)
-	handler = mux
+	var handler http.Handler = mux
 	if !opts.Device {
 		handler = stripDeviceEndpoint(mux)
 	}
+	p.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.down.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		handler.ServeHTTP(w, r)
+	})
+	p.srv.Start()
 	return p
 }
 
