@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/gatehouse-dev/gatehouse/orgs"
 	"net/url"
 	"strings"
 	"time"
@@ -266,18 +267,6 @@ func registerTeamsCmd(root *cobra.Command, f *clientFlags) {
 	root.AddCommand(teams)
 }
 
-type apiKey struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Subject   string    `json:"subject"`
-	Account   string    `json:"service_account"`
-	Role      string    `json:"role"`
-	CreatedAt time.Time `json:"created_at"`
-	ExpiresAt time.Time `json:"expires_at"`
-	CreatedBy string    `json:"created_by"`
-	Token     string    `json:"token,omitempty"`
-}
-
 func registerAPIKeysCmd(root *cobra.Command, f *clientFlags) {
 	keys := &cobra.Command{Use: "api-keys", Aliases: []string{"api-key", "keys"}, Short: "Manage an org's API keys (service accounts, ID2)"}
 	var lifetime, role string
@@ -299,7 +288,7 @@ func registerAPIKeysCmd(root *cobra.Command, f *clientFlags) {
 				}
 				in["role"] = role
 			}
-			var k apiKey
+			var k orgs.NewKey
 			return f.show(cmd, "POST", apiPath("orgs", args[0], "api-keys"), in, &k, func() {
 				w := cmd.OutOrStdout()
 				fmt.Fprintf(w, "created API key %s (%s), role %s, expires %s\n", k.Subject, k.Account, k.Role, fmtTime(k.ExpiresAt))
@@ -317,7 +306,7 @@ func registerAPIKeysCmd(root *cobra.Command, f *clientFlags) {
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				var out struct {
-					Keys []apiKey `json:"api_keys"`
+					Keys []orgs.KeyInfo `json:"api_keys"`
 				}
 				return f.show(cmd, "GET", apiPath("orgs", args[0], "api-keys"), nil, &out, func() {
 					t := newTable(cmd.OutOrStdout(), "NAME", "SUBJECT", "ROLE", "CREATED", "EXPIRES", "CREATED BY")

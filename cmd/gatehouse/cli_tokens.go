@@ -230,16 +230,12 @@ func (tf *tokenFlags) spec(cmd *cobra.Command) (tokenSpec, error) {
 	return spec, spec.validate("flags", len(grantFlags) > 0)
 }
 
-type tokenInfo struct {
-	ID        string     `json:"id"`
-	Subject   string     `json:"subject"`
-	Kind      string     `json:"kind"`
-	Role      string     `json:"role"`
-	Scoped    bool       `json:"scoped"`
-	CreatedAt time.Time  `json:"created_at"`
-	ExpiresAt time.Time  `json:"expires_at"`
-	RevokedAt *time.Time `json:"revoked_at"`
-	Token     string     `json:"token"`
+// mintedToken is POST /api/v1/tokens's answer.
+type mintedToken struct {
+	ID        string    `json:"id"`
+	Subject   string    `json:"subject"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Token     string    `json:"token"`
 }
 
 func registerTokensCmd(root *cobra.Command, f *clientFlags) {
@@ -267,7 +263,7 @@ owner's full access. The spec is checked before anything is sent.`,
 			if err != nil {
 				return err
 			}
-			var out tokenInfo
+			var out mintedToken
 			return f.show(cmd, "POST", "/api/v1/tokens", spec, &out, func() {
 				w := cmd.OutOrStdout()
 				fmt.Fprintf(w, "created token %s for %s, expires %s\n", out.ID, out.Subject, fmtTime(out.ExpiresAt))
@@ -292,7 +288,7 @@ owner's full access. The spec is checked before anything is sent.`,
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				var out struct {
-					Tokens []tokenInfo `json:"tokens"`
+					Tokens []tokens.Info `json:"tokens"`
 				}
 				return f.show(cmd, "GET", "/api/v1/tokens", nil, &out, func() {
 					t := newTable(cmd.OutOrStdout(), "ID", "KIND", "SCOPED", "EXPIRES")
