@@ -145,15 +145,24 @@ func tokenAllows(p tokens.Principal, self bool, cr relations.CheckRequest) bool 
 	return !self || p.Allows(functionFor(cr.Permission), cr.Resource.Type, identity.OrgOf(cr.Resource))
 }
 
-func (s *server) check(c *gin.Context) {
+// bindCheck reads and validates the one check of a check or explain request; on false
+// the answer has been written.
+func (s *server) bindCheck(c *gin.Context) (cr relations.CheckRequest, self, ok bool) {
 	var req checkRequest
 	if !bind(c, &req) {
-		return
+		return cr, false, false
 	}
-	p := principal(c)
-	cr, self, err := s.parseCheck(c, p, req, "")
+	cr, self, err := s.parseCheck(c, principal(c), req, "")
 	if err != nil {
 		writeError(c, err)
+		return cr, false, false
+	}
+	return cr, self, true
+}
+
+func (s *server) check(c *gin.Context) {
+	cr, self, ok := s.bindCheck(c)
+	if !ok {
 		return
 	}
 	res, err := s.Engine.Check(c.Request.Context(), cr)
@@ -161,7 +170,7 @@ func (s *server) check(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, checkResponse{Allowed: res.Allowed && tokenAllows(p, self, cr), CheckedAt: res.CheckedAt})
+	c.JSON(http.StatusOK, checkResponse{Allowed: res.Allowed && tokenAllows(principal(c), self, cr), CheckedAt: res.CheckedAt})
 }
 
 func (s *server) checkBulk(c *gin.Context) {
@@ -294,14 +303,8 @@ func (s *server) lookupSubjects(c *gin.Context) {
 }
 
 func (s *server) explain(c *gin.Context) {
-	var req checkRequest
-	if !bind(c, &req) {
-		return
-	}
-	p := principal(c)
-	cr, self, err := s.parseCheck(c, p, req, "")
-	if err != nil {
-		writeError(c, err)
+	cr, self, ok := s.bindCheck(c)
+	if !ok {
 		return
 	}
 	ex, err := s.Engine.Explain(c.Request.Context(), cr)
@@ -309,7 +312,7 @@ func (s *server) explain(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	out := explainResponse{Allowed: ex.Allowed && tokenAllows(p, self, cr), CheckedAt: ex.CheckedAt, Paths: [][]string{}}
+	out := explainResponse{Allowed: ex.Allowed && tokenAllows(principal(c), self, cr), CheckedAt: ex.CheckedAt, Paths: [][]string{}}
 	if out.Allowed {
 		for _, path := range ex.Paths {
 			strs := make([]string, 0, len(path))

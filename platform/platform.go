@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/identity"
@@ -33,9 +34,14 @@ type Service struct {
 	mu     sync.Mutex // serializes admin removal and mode changes in this process
 	now    func() time.Time
 
-	modeMu   sync.Mutex
-	modeOn   bool
-	modeRead time.Time // when modeOn was last read from SpiceDB
+	mode        atomic.Pointer[modeState] // nil: read SpiceDB at the next request
+	modeRefresh sync.Mutex                // one refresh at a time
+}
+
+// modeState is admin-only mode as last read, and when.
+type modeState struct {
+	on   bool
+	read time.Time
 }
 
 // modeTTL bounds how stale another replica's view of admin-only mode may be.
@@ -241,25 +247,37 @@ func (s *Service) SetAdminOnly(ctx context.Context, on bool) error {
 	if _, err := s.rel.Write(ctx, updates, nil); err != nil {
 		return err
 	}
-	s.modeMu.Lock()
-	s.modeOn, s.modeRead = on, s.now()
-	s.modeMu.Unlock()
+	s.setMode(&modeState{on: on, read: s.now()})
 	return nil
+}
+
+// setMode records the mode after a refresh in flight, so the newer value wins.
+func (s *Service) setMode(st *modeState) {
+	s.modeRefresh.Lock()
+	defer s.modeRefresh.Unlock()
+	s.mode.Store(st)
 }
 
 // AdminOnlyCached is AdminOnly read at most every modeTTL, for the request path. A
 // switch made through this process is seen at once.
 func (s *Service) AdminOnlyCached(ctx context.Context) (bool, error) {
-	s.modeMu.Lock()
-	defer s.modeMu.Unlock()
-	if !s.modeRead.IsZero() && s.now().Sub(s.modeRead) < modeTTL {
-		return s.modeOn, nil
+	fresh := func() (bool, bool) {
+		st := s.mode.Load()
+		return st != nil && st.on, st != nil && s.now().Sub(st.read) < modeTTL
+	}
+	if on, ok := fresh(); ok {
+		return on, nil
+	}
+	s.modeRefresh.Lock()
+	defer s.modeRefresh.Unlock()
+	if on, ok := fresh(); ok { // another request refreshed it meanwhile
+		return on, nil
 	}
 	on, err := s.AdminOnly(ctx)
 	if err != nil {
 		return false, err
 	}
-	s.modeOn, s.modeRead = on, s.now()
+	s.mode.Store(&modeState{on: on, read: s.now()})
 	return on, nil
 }
 
@@ -317,9 +335,7 @@ func (s *Service) DeleteRobot(ctx context.Context, name string) error {
 
 // forgetMode makes the next AdminOnlyCached read SpiceDB.
 func (s *Service) forgetMode() {
-	s.modeMu.Lock()
-	s.modeRead = time.Time{}
-	s.modeMu.Unlock()
+	s.setMode(nil)
 }
 
 // Robot returns a robot, NotFound when absent.
