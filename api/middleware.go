@@ -194,7 +194,11 @@ func (s *server) authenticate() gin.HandlerFunc {
 				return
 			}
 			if !admin {
-				writeError(c, apperr.New(apperr.Forbidden, "admin_only", "the platform is in admin-only mode; only platform admins have access"))
+				msg := "the platform is in admin-only mode; only platform admins have access"
+				if s.Platform.LicenceExpired() {
+					msg = "the platform licence has expired; only platform admins have access until it is renewed"
+				}
+				writeError(c, apperr.New(apperr.Forbidden, "admin_only", "%s", msg))
 				return
 			}
 		}

@@ -34,6 +34,8 @@ type Service struct {
 	mu     sync.Mutex // serializes admin removal and mode changes in this process
 	now    func() time.Time
 
+	licenceExpires time.Time // admin-only from then on (P4); zero: never
+
 	mode        atomic.Pointer[modeState] // nil: read SpiceDB at the next request
 	modeRefresh sync.Mutex                // one refresh at a time
 }
@@ -50,6 +52,15 @@ const modeTTL = 2 * time.Second
 // New returns a platform service.
 func New(rel relations.Engine, tok *tokens.Service, st store.Store) *Service {
 	return &Service{rel: rel, tokens: tok, store: st, now: time.Now}
+}
+
+// SetLicenceExpiry puts the platform in admin-only mode from t on (P4); zero: never.
+// Nothing is deleted, so everything returns when the licence is renewed.
+func (s *Service) SetLicenceExpiry(t time.Time) { s.licenceExpires = t }
+
+// LicenceExpired reports whether the licence has run out.
+func (s *Service) LicenceExpired() bool {
+	return !s.licenceExpires.IsZero() && !s.now().Before(s.licenceExpires)
 }
 
 func adminRel(sub relations.Subject) relations.Relationship {
@@ -258,9 +269,12 @@ func (s *Service) setMode(st *modeState) {
 	s.mode.Store(st)
 }
 
-// AdminOnlyCached is AdminOnly read at most every modeTTL, for the request path. A
-// switch made through this process is seen at once.
+// AdminOnlyCached is AdminOnly read at most every modeTTL, for the request path, or true
+// once the licence has expired. A switch made through this process is seen at once.
 func (s *Service) AdminOnlyCached(ctx context.Context) (bool, error) {
+	if s.LicenceExpired() {
+		return true, nil
+	}
 	fresh := func() (bool, bool) {
 		st := s.mode.Load()
 		return st != nil && st.on, st != nil && s.now().Sub(st.read) < modeTTL

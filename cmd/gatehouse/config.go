@@ -31,7 +31,8 @@ type serveConfig struct {
 	DatabaseURL     string
 	TokenCacheTTL   time.Duration
 
-	ServiceDomain string
+	ServiceDomain  string
+	LicenceExpires string // RFC 3339; empty: never
 
 	OIDCIssuers []string // name=...,url=...,client-id=...,client-secret=...,scopes=a b
 	PublicURL   string
@@ -70,6 +71,7 @@ func (c *serveConfig) bindFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.SpiceDBInsecure, "spicedb-insecure", c.SpiceDBInsecure, "connect to the remote SpiceDB without TLS")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres:// URL (PostgreSQL or CockroachDB) for Gatehouse's tables and, unless --spicedb-endpoint is set, the embedded SpiceDB's datastore; empty keeps everything in memory (ephemeral)")
 	fs.DurationVar(&c.TokenCacheTTL, "token-cache-ttl", c.TokenCacheTTL, "with --database-url: how long a token record is cached in this process (revocations through another replica take effect after at most this)")
+	fs.StringVar(&c.LicenceExpires, "licence-expires", c.LicenceExpires, "RFC 3339 time from which only platform admins have access (P4); empty: never")
 	fs.StringVar(&c.ServiceDomain, "service-domain", c.ServiceDomain, "domain of service accounts: <name>@<org>.service.<domain>")
 	fs.StringArrayVar(&c.OIDCIssuers, "oidc-issuer", c.OIDCIssuers, "an OIDC issuer people log in through, repeatable: name=google,url=https://accounts.google.com,client-id=ID,client-secret=SECRET[,scopes=openid email profile] (environment: several separated by ';')")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "the URL people and issuers reach this server at (login redirects); default http://<http-addr>")
@@ -108,6 +110,11 @@ func (c *serveConfig) Validate() error {
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return errors.New("--database-url must be a postgres:// URL")
+	}
+	if c.LicenceExpires != "" {
+		if _, err := time.Parse(time.RFC3339, c.LicenceExpires); err != nil {
+			return fmt.Errorf("--licence-expires %q: must be an RFC 3339 time such as 2027-01-01T00:00:00Z", c.LicenceExpires)
+		}
 	}
 	if c.ServiceDomain == "" || strings.ContainsAny(c.ServiceDomain, "@/ ") {
 		return fmt.Errorf("--service-domain %q: must be a DNS domain", c.ServiceDomain)

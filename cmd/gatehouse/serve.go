@@ -106,6 +106,11 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	defer closeStore()
 	tok := tokens.NewService(st, cfg.Tokens)
 	plat := platform.New(engine, tok, st)
+	if cfg.LicenceExpires != "" {
+		t, _ := time.Parse(time.RFC3339, cfg.LicenceExpires) // checked by Validate
+		plat.SetLicenceExpiry(t)
+		log.Info("licence expiry set: only platform admins have access from then on", "expires", t)
+	}
 	orgSvc := orgs.New(engine, st, tok, cfg.ServiceDomain)
 	if n, err := orgSvc.Reconcile(ctx); err != nil {
 		return fmt.Errorf("reconcile API keys: %w", err)
