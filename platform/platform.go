@@ -104,7 +104,12 @@ func (s *Service) Activate(ctx context.Context, initialAdmin string, ttl time.Du
 	if (sub.Type != "robot" && sub.Type != "user") || sub.Relation != "" {
 		return Activation{}, apperr.InvalidField("initial_admin", "must be robot:<name> or user:<email>")
 	}
-	// Check the token lifetime before writing anything.
+	// The first admin's token lives as long as admin power may (24 h by default) unless
+	// asked otherwise: it is the only way in until more admins or tokens exist. The
+	// lifetime is checked before anything is written.
+	if ttl == 0 {
+		ttl = s.tokens.MaxAdminTTL()
+	}
 	if _, err := s.tokens.TTL(ttl, true); err != nil {
 		return Activation{}, err
 	}

@@ -96,6 +96,9 @@ func NewService(st store.Store, cfg Config) *Service {
 	return &Service{store: st, cfg: cfg, now: time.Now}
 }
 
+// MaxAdminTTL is the longest lifetime of a token with admin power.
+func (s *Service) MaxAdminTTL() time.Duration { return s.cfg.MaxAdminTTL }
+
 // ResolveRole expands a role name into its grants; "" yields (nil, nil).
 func ResolveRole(role string) ([]Grant, error) {
 	if role == "" {
