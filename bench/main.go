@@ -270,7 +270,6 @@ func checkList(n int, seed uint64, m *model) []check {
 type benchTB struct {
 	testing.TB
 	cleanups []func()
-	fatal    error
 }
 
 func (t *benchTB) Helper()                   {}

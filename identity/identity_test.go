@@ -38,7 +38,7 @@ func TestParseObjectAndOrg(t *testing.T) {
 	require.Equal(t, "acme", OrgOf(o))
 	o, err = ParseObject("resource", "platform:root")
 	require.NoError(t, err)
-	require.Equal(t, "", OrgOf(o))
+	require.Empty(t, OrgOf(o))
 	_, err = ParseObject("resource", "platform:other")
 	require.Error(t, err)
 }

@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
-	"errors"
 	"io"
 	"log/slog"
 	"net/url"
@@ -90,7 +89,7 @@ func requireUnauth(t *testing.T, err error, msgAndArgs ...any) {
 	t.Helper()
 	require.Error(t, err, msgAndArgs...)
 	var ae *apperr.Error
-	require.True(t, errors.As(err, &ae), "not an apperr: %v", err)
+	require.ErrorAs(t, err, &ae)
 	want := apperr.Unauth()
 	require.Equal(t, want.Kind, ae.Kind, msgAndArgs...)
 	require.Equal(t, want.Code, ae.Code, msgAndArgs...)

@@ -163,7 +163,7 @@ func NewRemote(ctx context.Context, cfg RemoteConfig) (Engine, error) {
 	} else {
 		certs, err := grpcutil.WithSystemCerts(grpcutil.VerifyCA)
 		if err != nil {
-			return nil, fmt.Errorf("%w: loading system certificates: %v", ErrUnavailable, err)
+			return nil, fmt.Errorf("%w: loading system certificates: %w", ErrUnavailable, err)
 		}
 		opts = append(opts, certs)
 		if cfg.Token != "" {
@@ -172,7 +172,7 @@ func NewRemote(ctx context.Context, cfg RemoteConfig) (Engine, error) {
 	}
 	conn, err := grpc.NewClient(cfg.Endpoint, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: remote SpiceDB %q: %v", ErrInvalid, cfg.Endpoint, err)
+		return nil, fmt.Errorf("%w: remote SpiceDB %q: %w", ErrInvalid, cfg.Endpoint, err)
 	}
 	_ = ctx
 	return newSpiceEngine(conn, nil), nil
@@ -205,7 +205,7 @@ func NewEmbedded(ctx context.Context, cfg EmbeddedConfig) (Engine, error) {
 			BatchSize:       1000,
 		}, "head")
 		if err != nil {
-			return nil, fmt.Errorf("%w: migrating the %s datastore: %v", ErrUnavailable, engineName, err)
+			return nil, fmt.Errorf("%w: migrating the %s datastore: %w", ErrUnavailable, engineName, err)
 		}
 	}
 
@@ -231,7 +231,7 @@ func NewEmbedded(ctx context.Context, cfg EmbeddedConfig) (Engine, error) {
 	)
 	rs, err := srvCfg.Complete(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w: starting embedded SpiceDB: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: starting embedded SpiceDB: %w", ErrUnavailable, err)
 	}
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -252,7 +252,7 @@ func NewEmbedded(ctx context.Context, cfg EmbeddedConfig) (Engine, error) {
 	)
 	if err != nil {
 		_ = stop()
-		return nil, fmt.Errorf("%w: connecting to embedded SpiceDB: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: connecting to embedded SpiceDB: %w", ErrUnavailable, err)
 	}
 	e := newSpiceEngine(conn, stop)
 	if engineName == "memory" {
@@ -271,10 +271,10 @@ func NewEmbedded(ctx context.Context, cfg EmbeddedConfig) (Engine, error) {
 		case err := <-done:
 			_ = conn.Close()
 			cancel()
-			return nil, fmt.Errorf("%w: embedded SpiceDB stopped while starting: %v", ErrUnavailable, err)
+			return nil, fmt.Errorf("%w: embedded SpiceDB stopped while starting: %w", ErrUnavailable, err)
 		case <-ctx.Done():
 			_ = e.Close()
-			return nil, fmt.Errorf("%w: embedded SpiceDB did not become ready: %v", ErrUnavailable, rerr)
+			return nil, fmt.Errorf("%w: embedded SpiceDB did not become ready: %w", ErrUnavailable, rerr)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -434,7 +434,7 @@ func mapError(method string, err error, write bool) error {
 	st, ok := status.FromError(err)
 	if !ok {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("%w: %s: %v", ErrUnavailable, method, err)
+			return fmt.Errorf("%w: %s: %w", ErrUnavailable, method, err)
 		}
 		return fmt.Errorf("%w: %s: connection failure", ErrUnavailable, method)
 	}

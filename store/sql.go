@@ -142,6 +142,7 @@ func utcPtr(t *time.Time) *time.Time {
 
 // ---- tokens ----
 
+//nolint:gosec // G101: column names, not a credential
 const tokenColumns = "id, hash, subject, kind, role, grants, created_at, expires_at, revoked_at"
 
 func scanToken(row pgx.Row) (Token, error) {
@@ -333,6 +334,7 @@ func (s *SQL) DeleteOrg(ctx context.Context, name string) error {
 
 // ---- API keys ----
 
+//nolint:gosec // G101: column names, not a credential
 const apiKeyColumns = "org, name, token_id, role, created_at, expires_at, created_by"
 
 func scanAPIKey(row pgx.Row) (APIKey, error) {
@@ -461,7 +463,7 @@ func (s *SQL) AddSessionToken(ctx context.Context, id, tokenID string) error {
 // 10, plus 10 random bits. Unique with high probability (AppendAudit retries on a clash);
 // not monotonic across replicas, which is why events are read in (at, id) order.
 func newAuditID() int64 {
-	return time.Now().UnixMicro()<<10 | rand.Int64N(1<<10)
+	return time.Now().UnixMicro()<<10 | rand.Int64N(1<<10) //nolint:gosec // G404: uniqueness, not secrecy
 }
 
 func (s *SQL) AppendAudit(ctx context.Context, e AuditEvent) error {

@@ -306,7 +306,7 @@ func cliDoor(s *harness.Server, configPath string) door {
 			return doorOutcome{ok: true, answer: compactJSON(t, stdout.Bytes())}
 		}
 		var ee *exec.ExitError
-		require.True(t, errors.As(err, &ee), "gatehouse %v: %v", args, err)
+		require.ErrorAs(t, err, &ee, "gatehouse %v", args)
 		require.Equal(t, 1, ee.ExitCode(), "gatehouse %v: errors exit 1; stderr %s", args, stderr.String())
 		require.Empty(t, stdout.String(), "gatehouse %v: nothing on stdout after an error", args)
 		msg := strings.TrimSpace(stderr.String())

@@ -324,8 +324,8 @@ func runCLI(t *testing.T, token string, args ...string) (string, int) {
 	err := cmd.Run()
 	code := 0
 	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		require.True(t, ok, "run %v: %v", args, err)
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, "run %v", args)
 		code = ee.ExitCode()
 	}
 	return out.String(), code

@@ -76,7 +76,7 @@ func newLogoutCmd(f *clientFlags) *cobra.Command {
 			var ae *apiError
 			// 404: the server has no logout route; 401: the token is already dead. Either
 			// way nothing is left to end on the server.
-			if err != nil && !(errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusUnauthorized)) {
+			if err != nil && (!errors.As(err, &ae) || (ae.Status != http.StatusNotFound && ae.Status != http.StatusUnauthorized)) {
 				return fmt.Errorf("logout failed, token kept in %s: %w", path, err)
 			}
 			cfg.Token, cfg.RefreshToken = "", ""

@@ -42,7 +42,7 @@ func configPath() (string, error) {
 // loadConfig reads the config file; a missing file is an empty config.
 func loadConfig(path string) (cliConfig, error) {
 	var cfg cliConfig
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(path) //nolint:gosec // G304: the user's own config file
 	if errors.Is(err, fs.ErrNotExist) {
 		return cfg, nil
 	}
@@ -64,7 +64,7 @@ func saveConfig(path string, cfg cliConfig) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("config directory %s: %w", dir, err)
 	}
-	b, err := yaml.Marshal(cfg)
+	b, err := yaml.Marshal(cfg) //nolint:gosec // G117: the file holds the user's token, mode 0600, like kubeconfig
 	if err != nil {
 		return err
 	}
@@ -74,11 +74,11 @@ func saveConfig(path string, cfg cliConfig) error {
 	}
 	defer os.Remove(tmp.Name())
 	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
+		_ = tmp.Close()
 		return err
 	}
 	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
+		_ = tmp.Close()
 		return fmt.Errorf("config file %s: %w", path, err)
 	}
 	if err := tmp.Close(); err != nil {

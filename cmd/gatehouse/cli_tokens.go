@@ -49,7 +49,7 @@ func parseTokenSpec(src string, data []byte) (tokenSpec, error) {
 		return spec, fmt.Errorf("%s: %w", src, err)
 	}
 	if len(doc.Content) == 0 {
-		return spec, fmt.Errorf("%s: empty token spec: give role: or grants:", src)
+		return spec, fmt.Errorf("%s: empty token spec: give role or grants", src)
 	}
 	top := doc.Content[0]
 	if top.Kind != yaml.MappingNode {
@@ -212,7 +212,7 @@ func (tf *tokenFlags) spec(cmd *cobra.Command) (tokenSpec, error) {
 			return tokenSpec{}, fmt.Errorf("-c %s: %w", tf.file, err)
 		}
 		if len(bytes.TrimSpace(data)) == 0 {
-			return tokenSpec{}, fmt.Errorf("%s: empty token spec: give role: or grants:", src)
+			return tokenSpec{}, fmt.Errorf("%s: empty token spec: give role or grants", src)
 		}
 		return parseTokenSpec(src, data)
 	}

@@ -144,7 +144,7 @@ func envName(flag string) string {
 func applyEnvAndFile(cmd *cobra.Command, configPath string) error {
 	file := map[string]any{}
 	if configPath != "" {
-		b, err := os.ReadFile(configPath)
+		b, err := os.ReadFile(configPath) //nolint:gosec // G304: the operator names the file
 		if err != nil {
 			return fmt.Errorf("--config: %w", err)
 		}

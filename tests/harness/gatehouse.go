@@ -73,7 +73,7 @@ func buildBinary(pkg string) (string, error) {
 	cmd := exec.Command(goBin(), args...)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("%v\n%s", err, out)
+		return "", fmt.Errorf("%w\n%s", err, out)
 	}
 	return bin, nil
 }
@@ -212,7 +212,7 @@ func (s *Server) waitReady(path string, timeout time.Duration) error {
 		}
 		select {
 		case <-s.done:
-			return fmt.Errorf("process exited during startup (%v); last probe: %s", s.exitErr, last)
+			return fmt.Errorf("process exited during startup (%w); last probe: %s", s.exitErr, last)
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {

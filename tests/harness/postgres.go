@@ -259,7 +259,7 @@ func startCluster(binDir string) (*pgCluster, error) {
 	initdb.Env = pgEnv(dir)
 	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	if out, err := initdb.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
+		return nil, fmt.Errorf("initdb: %w\n%s", err, out)
 	}
 
 	logPath := filepath.Join(dir, "postgres.log")
@@ -333,7 +333,7 @@ func runPostmaster(binDir, dir, dataDir, sockDir, logPath string, cred *syscall.
 		}
 		if time.Now().After(deadline) {
 			c.kill()
-			return nil, fmt.Errorf("postgres not ready after 60s: %v\n%s", err, logTail(logPath, 50))
+			return nil, fmt.Errorf("postgres not ready after 60s: %w\n%s", err, logTail(logPath, 50))
 		}
 	}
 }

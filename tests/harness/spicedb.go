@@ -100,7 +100,7 @@ func buildSpiceDB() (string, error) {
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		_ = os.Remove(tmp)
-		return "", fmt.Errorf("go build %s: %v\n%s", spicedbPkg, err, out)
+		return "", fmt.Errorf("go build %s: %w\n%s", spicedbPkg, err, out)
 	}
 	if err := os.Rename(tmp, bin); err != nil {
 		return "", err
@@ -214,11 +214,11 @@ func waitSpiceDB(endpoint string, done <-chan struct{}, timeout time.Duration) e
 		}
 		select {
 		case <-done:
-			return fmt.Errorf("spicedb exited during startup (%v)", err)
+			return fmt.Errorf("spicedb exited during startup (%w)", err)
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("port not open after %s: %v", timeout, err)
+			return fmt.Errorf("port not open after %s: %w", timeout, err)
 		}
 	}
 	conn, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -239,11 +239,11 @@ func waitSpiceDB(endpoint string, done <-chan struct{}, timeout time.Duration) e
 		}
 		select {
 		case <-done:
-			return fmt.Errorf("spicedb exited during startup (last check: %v)", err)
+			return fmt.Errorf("spicedb exited during startup (last check: %w)", err)
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("not serving after %s: %v", timeout, err)
+			return fmt.Errorf("not serving after %s: %w", timeout, err)
 		}
 	}
 }
