@@ -230,6 +230,12 @@ func (s *server) writeRelationships(c *gin.Context) {
 		}
 		pres = append(pres, relations.Precondition{Filter: f, MustExist: must})
 	}
+	bucketPres, err := oneBucketPerRepo(c.Request.Context(), s.Engine, updates)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	pres = append(pres, bucketPres...)
 	token, err := s.Engine.Write(c.Request.Context(), updates, pres)
 	if err != nil {
 		if errors.Is(err, relations.ErrInvalid) {
@@ -298,6 +304,14 @@ func (s *server) importRelationships(c *gin.Context) {
 			return
 		}
 		writeError(c, apperr.InvalidField(fmt.Sprintf("line %d", line+1), "unreadable: %s", err))
+		return
+	}
+	touches := make([]relations.Update, len(rels))
+	for i, r := range rels {
+		touches[i] = relations.Update{Operation: relations.OpTouch, Relationship: r}
+	}
+	if _, err := oneBucketPerRepo(c.Request.Context(), s.Engine, touches); err != nil {
+		writeError(c, err)
 		return
 	}
 	n, err := s.Engine.Import(c.Request.Context(), rels)

@@ -110,3 +110,33 @@ func TestOrgsMembersTeamsKeys(t *testing.T) {
 	e.fail(t, "GET", "/api/v1/audit", ops, nil, 403, "", "")
 	e.fail(t, "GET", "/api/v1/audit?since=yesterday", admin, nil, 400, "", "since")
 }
+
+// R4: a repo uses exactly one bucket config. The schema cannot say "exactly one", so the
+// relationship write path refuses a second one, and a replacement must delete the first.
+func TestR4OneBucketPerRepo(t *testing.T) {
+	e := &env{backend: "embedded", s: harness.StartGatehouse(t)}
+	var act struct{ Token string }
+	e.json(t, "POST", "/api/v1/activate", "", map[string]string{"initial_admin": "robot:admin"}, 201, &act)
+	e.admin = act.Token
+	e.write(t, touch("repo:acme/raw#org@org:acme", "repo:acme/raw#bucket@bucket:acme/prod"))
+	e.write(t, touch("repo:acme/raw#bucket@bucket:acme/prod")) // the same again is fine
+
+	body := map[string]any{"updates": []upd{{Operation: "touch", Relationship: "repo:acme/raw#bucket@bucket:acme/other"}}}
+	resp := e.fail(t, "POST", "/api/v1/relationships", e.admin, body, 409, "bucket_in_use", "")
+	require.Contains(t, resp.Error.Message, "bucket:acme/prod")
+	body = map[string]any{"updates": []upd{
+		{Operation: "touch", Relationship: "repo:acme/new#bucket@bucket:acme/a"},
+		{Operation: "touch", Relationship: "repo:acme/new#bucket@bucket:acme/b"},
+	}}
+	e.fail(t, "POST", "/api/v1/relationships", e.admin, body, 400, "", "updates[1].relationship")
+	require.Empty(t, e.read(t, "resource=repo:acme/new"), "nothing of the refused request was written")
+
+	// A replacement deletes the old one in the same request.
+	e.write(t, append(remove("repo:acme/raw#bucket@bucket:acme/prod"), touch("repo:acme/raw#bucket@bucket:acme/other")...))
+	require.ElementsMatch(t, []string{"repo:acme/raw#org@org:acme", "repo:acme/raw#bucket@bucket:acme/other"}, e.read(t, "resource=repo:acme/raw"))
+
+	// Import holds to the same rule.
+	status, _ := e.raw(t, "POST", "/api/v1/relationships/import", e.admin, "application/x-ndjson",
+		strings.NewReader(`{"relationship":"repo:acme/raw#bucket@bucket:acme/third"}`+"\n"))
+	require.Equal(t, 409, status)
+}
