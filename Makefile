@@ -27,8 +27,10 @@ test-unit: ## unit and schema tests only (no PostgreSQL, no binaries)
 test-integration: ## end-to-end tests against the real binary, SpiceDB and PostgreSQL
 	$(GO) test $(TEST_FLAGS) ./tests/...
 
-bench: ## load benchmark (not part of test): memory, then PostgreSQL
-	$(GO) run ./bench $(BENCH_FLAGS)
+bench: ## load benchmark (not part of test): memory datastore, then PostgreSQL (+ store comparison)
+	$(GO) build -o bin/bench ./bench
+	./bin/bench -cases http,grpc,empty $(BENCH_FLAGS)
+	./bin/bench -pg $(BENCH_FLAGS)
 
 lint: ## gofmt, go vet, and golangci-lint when installed
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
