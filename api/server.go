@@ -33,6 +33,9 @@ type Deps struct {
 	Orgs          *orgs.Service
 	Audit         AuditLog
 	Login         Login // nil when no OIDC issuer is configured
+	// DatabaseReady, when set, must answer nil for /readyz to be ready (the database of
+	// Gatehouse's tables).
+	DatabaseReady func(context.Context) error
 }
 
 // Options tune the API; zero values take defaults.
@@ -137,7 +140,7 @@ func (s *server) routeTable() []route {
 		{Method: "GET", Path: "/api/iam/version", Summary: "Server version", Rules: "C4", Public: true, Response: versionResponse{}, Status: 200, handler: s.version},
 		{Method: "GET", Path: "/api/iam/v1/ping", Summary: "Liveness ping", Rules: "C4", Public: true, Response: statusResponse{}, Status: 200, handler: ping},
 		{Method: "GET", Path: "/healthz", Summary: "Process health", Rules: "C4", Public: true, Response: statusResponse{}, Status: 200, handler: ping},
-		{Method: "GET", Path: "/readyz", Summary: "Ready while SpiceDB answers", Rules: "C4", Public: true, Response: statusResponse{}, Status: 200, handler: s.ready},
+		{Method: "GET", Path: "/readyz", Summary: "Ready while SpiceDB (and the database, if any) answer", Rules: "C4", Public: true, Response: statusResponse{}, Status: 200, handler: s.ready},
 		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics", Rules: "C4", Public: true, Status: 200, Produces: "text/plain", handler: metrics},
 		{Method: "GET", Path: "/api/v1/openapi.json", Summary: "This OpenAPI document", Rules: "C4", Public: true, Status: 200, Response: map[string]any{}, handler: s.openapi},
 		{Method: "POST", Path: "/api/v1/activate", Summary: "Activate the platform with its first admin", Rules: "P1", Public: true, Request: activateRequest{}, Response: activateResponse{}, Status: 201, Audit: "platform.activate", handler: s.activate},
@@ -210,6 +213,12 @@ func (s *server) ready(c *gin.Context) {
 	if err := s.Engine.Ready(ctx); err != nil {
 		c.JSON(http.StatusServiceUnavailable, statusResponse{Status: "unavailable"})
 		return
+	}
+	if s.DatabaseReady != nil {
+		if err := s.DatabaseReady(ctx); err != nil {
+			c.JSON(http.StatusServiceUnavailable, statusResponse{Status: "unavailable"})
+			return
+		}
 	}
 	c.JSON(http.StatusOK, statusResponse{Status: "ok"})
 }

@@ -55,6 +55,9 @@ func NewSQL(ctx context.Context, url string) (*SQL, error) {
 // Close closes every connection.
 func (s *SQL) Close() { s.pool.Close() }
 
+// Ping returns nil while the database answers.
+func (s *SQL) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
 // CockroachDB reports whether the server is CockroachDB rather than PostgreSQL.
 func (s *SQL) CockroachDB() bool { return s.cockroach }
 

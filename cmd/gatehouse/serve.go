@@ -99,7 +99,7 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	}
 	log.Info("policy schema in force")
 
-	st, closeStore, err := openStore(ctx, cfg, log)
+	st, dbReady, closeStore, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -119,7 +119,7 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	}
 	deps := api.Deps{
 		Engine: engine, Tokens: tok, Platform: plat, Orgs: orgSvc, Audit: st, Logger: log, Registry: reg,
-		Version: version, ResourceTypes: schema.ResourceTypes(),
+		Version: version, ResourceTypes: schema.ResourceTypes(), DatabaseReady: dbReady,
 	}
 	if issuers, _ := cfg.loginIssuers(); len(issuers) > 0 {
 		lg, err := login.New(ctx, login.Config{
@@ -170,19 +170,19 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 }
 
 // openStore opens Gatehouse's own tables: PostgreSQL or CockroachDB (migrated, with the
-// token lookup cached) with --database-url, else memory.
-func openStore(ctx context.Context, cfg serveConfig, log *slog.Logger) (store.Store, func(), error) {
+// token lookup cached, and a readiness probe) with --database-url, else memory.
+func openStore(ctx context.Context, cfg serveConfig, log *slog.Logger) (store.Store, func(context.Context) error, func(), error) {
 	if cfg.DatabaseURL == "" {
-		return store.NewMemory(), func() {}, nil
+		return store.NewMemory(), nil, func() {}, nil
 	}
 	sql, err := store.NewSQL(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open the database: %w", err)
+		return nil, nil, nil, fmt.Errorf("open the database: %w", err)
 	}
 	if err := sql.Migrate(ctx); err != nil {
 		sql.Close()
-		return nil, nil, fmt.Errorf("migrate the database: %w", err)
+		return nil, nil, nil, fmt.Errorf("migrate the database: %w", err)
 	}
 	log.Info("gatehouse tables on the --database-url database", "cockroachdb", sql.CockroachDB())
-	return store.NewCached(sql, cfg.TokenCacheTTL), sql.Close, nil
+	return store.NewCached(sql, cfg.TokenCacheTTL), sql.Ping, sql.Close, nil
 }
