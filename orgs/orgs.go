@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/schema"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
@@ -178,7 +179,7 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 		return err
 	}
 	for _, k := range keys {
-		if err := s.deleteSubjectRels(ctx, saObj(k.Org, k.Name)); err != nil {
+		if err := relations.DeleteSubject(ctx, s.rel, saObj(k.Org, k.Name)); err != nil {
 			return err
 		}
 	}
@@ -316,21 +317,11 @@ func (s *Service) DeleteTeam(ctx context.Context, org, team string) error {
 		return err
 	}
 	t := teamObj(org, team)
-	if err := s.deleteSubjectRels(ctx, t); err != nil {
+	if err := relations.DeleteSubject(ctx, s.rel, t); err != nil {
 		return err
 	}
 	_, err := s.rel.DeleteMatching(ctx, relations.Filter{ResourceType: "team", ResourceID: t.ID})
 	return err
-}
-
-// deleteSubjectRels deletes every relationship naming o as its subject.
-func (s *Service) deleteSubjectRels(ctx context.Context, o relations.Object) error {
-	for _, rt := range []string{"platform", "org", "team", "repo", "pipeline"} {
-		if _, err := s.rel.DeleteMatching(ctx, relations.Filter{ResourceType: rt, SubjectType: o.Type, SubjectID: o.ID}); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // teamMember resolves a team member: a team of the same org becomes its #member set.
@@ -448,7 +439,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor, org, name string, lif
 		return NewKey{}, err
 	}
 	undo := func(cause error) (NewKey, error) {
-		_ = s.deleteSubjectRels(ctx, sa)
+		_ = relations.DeleteSubject(ctx, s.rel, sa)
 		_ = s.store.DeleteAPIKey(ctx, org, name)
 		return NewKey{}, cause
 	}
@@ -487,7 +478,7 @@ func (s *Service) DeleteAPIKey(ctx context.Context, org, name string) error {
 	if err != nil {
 		return err
 	}
-	return s.deleteSubjectRels(ctx, saObj(org, name))
+	return relations.DeleteSubject(ctx, s.rel, saObj(org, name))
 }
 
 // Reconcile removes what an interrupted API-key creation or deletion left behind: keys
@@ -517,14 +508,14 @@ func (s *Service) Reconcile(ctx context.Context) (removed int, err error) {
 			known[saObj(k.Org, k.Name).ID] = true
 		}
 	}
-	for _, rt := range []string{"org", "team", "repo", "pipeline"} {
+	for _, rt := range schema.SubjectHolders {
 		rels, err := s.rel.Read(ctx, relations.Filter{ResourceType: rt, SubjectType: "sa"}, relations.Consistency{Full: true})
 		if err != nil {
 			return removed, err
 		}
 		for _, r := range rels {
-			if known[r.Subject.ID] {
-				continue
+			if known[r.Subject.ID] || r.Subject.ID == relations.Wildcard {
+				continue // a live key, or platform:root#unlocked@sa:* (P4), not a leftover
 			}
 			if _, err := s.rel.Write(ctx, []relations.Update{del(r)}, nil); err != nil {
 				return removed, err

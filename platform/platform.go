@@ -344,10 +344,8 @@ func (s *Service) DeleteRobot(ctx context.Context, name string) error {
 	if err := s.tokens.RevokeAllOf(ctx, sub.String()); err != nil {
 		return err
 	}
-	for _, t := range []string{"platform", "org", "team", "repo", "pipeline"} {
-		if _, err := s.rel.DeleteMatching(ctx, relations.Filter{ResourceType: t, SubjectType: "robot", SubjectID: name}); err != nil {
-			return err
-		}
+	if err := relations.DeleteSubject(ctx, s.rel, sub.Object); err != nil {
+		return err
 	}
 	return s.store.DeleteRobot(ctx, name)
 }

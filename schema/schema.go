@@ -144,3 +144,7 @@ func ResourceTypes() []string {
 	slices.Sort(out)
 	return out
 }
+
+// SubjectHolders are the types with relations that name people, robots, service accounts,
+// teams or orgs as their subjects: where to look for every grant to one of them.
+var SubjectHolders = []string{TypePlatform, TypeOrg, TypeTeam, TypeRepo, TypePipeline}

@@ -140,3 +140,25 @@ func TestR4OneBucketPerRepo(t *testing.T) {
 		strings.NewReader(`{"relationship":"repo:acme/raw#bucket@bucket:acme/third"}`+"\n"))
 	require.Equal(t, 409, status)
 }
+
+// ID3: deleting a robot refuses its tokens at once and removes every grant naming it, and
+// nothing else (others' access, the platform's unlocked wildcards, stay).
+func TestID3DeleteRobot(t *testing.T) {
+	e := &env{backend: "embedded", s: harness.StartGatehouse(t)}
+	var act struct{ Token string }
+	e.json(t, "POST", "/api/v1/activate", "", map[string]string{"initial_admin": "robot:admin"}, 201, &act)
+	e.admin = act.Token
+	var ci, other struct{ Token string }
+	e.json(t, "POST", "/api/v1/robots", e.admin, map[string]string{"name": "ci"}, 201, &ci)
+	e.json(t, "POST", "/api/v1/robots", e.admin, map[string]string{"name": "other"}, 201, &other)
+	e.write(t, touch("org:acme#platform@platform:root", "repo:acme/raw#org@org:acme",
+		"repo:acme/raw#reader@robot:ci", "team:acme/ops#member@robot:ci", "repo:acme/raw#reader@robot:other"))
+
+	e.json(t, "DELETE", "/api/v1/robots/ci", e.admin, nil, 200, nil)
+	e.fail(t, "GET", "/api/v1/whoami", ci.Token, nil, 401, "unauthenticated", "")
+	require.Empty(t, e.read(t, "subject=robot:ci"), "no relationship names the deleted robot")
+	require.True(t, e.check(t, other.Token, "repo:acme/raw", "read", "", ""), "other robots keep their access")
+	require.Len(t, e.read(t, "resource=platform:root&relation=unlocked"), 4, "the platform stays open")
+	e.fail(t, "DELETE", "/api/v1/robots/ci", e.admin, nil, 404, "not_found", "")
+	e.fail(t, "DELETE", "/api/v1/robots/admin", e.admin, nil, 409, "last_admin", "")
+}
