@@ -123,13 +123,14 @@ func (s *server) parseCheck(c *gin.Context, p tokens.Principal, req checkRequest
 	if err := checkPermission(prefix+"permission", res.Type, req.Permission); err != nil {
 		return cr, false, err
 	}
-	sub := subjectOf(p)
+	caller := subjectOf(p)
+	sub := caller
 	if req.Subject != "" {
 		if sub, err = identity.ParseSubject(prefix+"subject", req.Subject); err != nil {
 			return cr, false, err
 		}
 	}
-	self = sub == subjectOf(p)
+	self = sub == caller
 	if !self {
 		if err := s.mayInspect(c, p, res.Type, identity.OrgOf(res)); err != nil {
 			return cr, false, err
@@ -233,7 +234,8 @@ func (s *server) lookupResources(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	sub := subjectOf(p)
+	caller := subjectOf(p)
+	sub := caller
 	if req.Subject != "" {
 		var err error
 		if sub, err = identity.ParseSubject("subject", req.Subject); err != nil {
@@ -241,7 +243,7 @@ func (s *server) lookupResources(c *gin.Context) {
 			return
 		}
 	}
-	self := sub == subjectOf(p)
+	self := sub == caller
 	if !self {
 		if err := s.mayInspect(c, p, req.ResourceType, "*"); err != nil {
 			writeError(c, err)
