@@ -7,7 +7,7 @@ BIN       := bin/gatehouse
 TEST_FLAGS ?= -count=1 -timeout 30m
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test test-unit test-integration bench lint validate-schema fuzz
+.PHONY: help build run test test-deps test-unit test-integration bench lint validate-schema fuzz
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -18,13 +18,16 @@ build: ## build bin/gatehouse
 run: build ## serve on 127.0.0.1:8080 with an embedded, in-memory (ephemeral) store
 	./$(BIN) serve
 
-test: ## every test: unit, schema validation, end-to-end (needs PostgreSQL binaries)
+test: test-deps ## every test: unit, schema validation, end-to-end (gets PostgreSQL first)
 	$(GO) test -race $(TEST_FLAGS) $(PKGS)
+
+test-deps: ## install what the tests need (PostgreSQL), or say exactly what is missing
+	@./scripts/test-deps.sh
 
 test-unit: ## unit and schema tests only (no PostgreSQL, no binaries)
 	$(GO) test -race $(TEST_FLAGS) $$($(GO) list ./... | grep -v '/tests')
 
-test-integration: ## end-to-end tests against the real binary, SpiceDB and PostgreSQL
+test-integration: test-deps ## end-to-end tests against the real binary, SpiceDB and PostgreSQL
 	$(GO) test $(TEST_FLAGS) ./tests/...
 
 bench: ## load benchmark (not part of test): memory datastore, then PostgreSQL (+ store comparison)
