@@ -72,6 +72,8 @@ func testStore(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("SessionRefreshRace", func(t *testing.T) { testSessionRefreshRace(t, newStore(t)) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, newStore(t)) })
 	t.Run("Reset", func(t *testing.T) { testReset(t, newStore(t)) })
+	t.Run("Activation", func(t *testing.T) { testActivation(t, newStore(t)) })
+	t.Run("Lock", func(t *testing.T) { s := newStore(t); testLock(t, s, s) })
 }
 
 func testTokens(t *testing.T, s store.Store) {
@@ -84,6 +86,7 @@ func testTokens(t *testing.T, s store.Store) {
 	a1 := mk("a1", alice, 0, nil)
 	a2 := mk("a2", alice, time.Minute, []byte(`[{"functions":["read"],"resource_types":["repo"],"orgs":["acme"]}]`))
 	a3 := mk("a3", alice, time.Minute, nil) // same time as a2: ties by id
+	a3.ParentID = "a1"                      // lineage is kept (T4, issue 7.3)
 	b1 := mk("b1", "robot:ci", 0, nil)
 	for _, tok := range []store.Token{a1, a2, a3, b1} {
 		require.NoError(t, s.CreateToken(ctx, tok))

@@ -22,6 +22,10 @@ type Memory struct {
 	sessions map[string]Session
 	audit    []AuditEvent // in ID order; never shrinks
 	auditID  int64
+	// activatedAt is the activation record (nil: not activated); Reset keeps it.
+	activatedAt *time.Time
+
+	locks localLocks
 }
 
 type apiKeyID struct{ org, name string }

@@ -25,6 +25,7 @@ import (
 type SQL struct {
 	pool      *pgxpool.Pool
 	cockroach bool
+	locks     localLocks
 }
 
 var _ Store = (*SQL)(nil)
@@ -146,11 +147,11 @@ func utcPtr(t *time.Time) *time.Time {
 // ---- tokens ----
 
 //nolint:gosec // G101: column names, not a credential
-const tokenColumns = "id, hash, subject, kind, role, grants, created_at, expires_at, revoked_at"
+const tokenColumns = "id, hash, subject, kind, role, grants, created_at, expires_at, revoked_at, parent_id"
 
 func scanToken(row pgx.Row) (Token, error) {
 	var t Token
-	if err := row.Scan(&t.ID, &t.Hash, &t.Subject, &t.Kind, &t.Role, &t.Grants, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt); err != nil {
+	if err := row.Scan(&t.ID, &t.Hash, &t.Subject, &t.Kind, &t.Role, &t.Grants, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt, &t.ParentID); err != nil {
 		return Token{}, err
 	}
 	t.CreatedAt, t.ExpiresAt, t.RevokedAt = utc(t.CreatedAt), utc(t.ExpiresAt), utcPtr(t.RevokedAt)
@@ -158,8 +159,8 @@ func scanToken(row pgx.Row) (Token, error) {
 }
 
 func (s *SQL) CreateToken(ctx context.Context, t Token) error {
-	_, err := s.pool.Exec(ctx, "INSERT INTO tokens ("+tokenColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-		t.ID, t.Hash, t.Subject, t.Kind, t.Role, t.Grants, t.CreatedAt, t.ExpiresAt, t.RevokedAt)
+	_, err := s.pool.Exec(ctx, "INSERT INTO tokens ("+tokenColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+		t.ID, t.Hash, t.Subject, t.Kind, t.Role, t.Grants, t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.ParentID)
 	return wrap("create token", err)
 }
 

@@ -33,6 +33,10 @@ type Token struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	RevokedAt *time.Time
+	// ParentID is the id of the token that minted this one; "" for a root token
+	// (activation, robot creation, API key, login). The token is refused once any
+	// ancestor is missing, revoked or expired (tokens.Service.Verify).
+	ParentID string
 }
 
 // Robot is a platform machine identity (ID3).
@@ -207,11 +211,31 @@ type Store interface {
 	// f.Limit of them (see AuditFilter).
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 
-	// Reset deletes every record except the audit log: tokens, robots, users, orgs, API
-	// keys and sessions (platform deactivation, P3). The audit log survives because the
+	PlatformStore
+
+	// Reset deletes every record except the audit log and the activation record: tokens,
+	// robots, users, orgs, API keys and sessions (platform deactivation, P3;
+	// ClearActivated forgets the activation). The audit log survives because the
 	// deactivation is itself an audited act, and what happened before it must stay
 	// answerable.
 	Reset(ctx context.Context) error
+}
+
+// PlatformStore is the platform's own state (C1): whether it was activated, and named
+// locks that serialise invariant checks across every process sharing the store.
+type PlatformStore interface {
+	// MarkActivated records, once, that the platform was activated at at (P1). ErrExists
+	// when it already is. Only ClearActivated (deactivation, P3) reopens it.
+	MarkActivated(ctx context.Context, at time.Time) error
+	// Activation reports whether and when the platform was activated.
+	Activation(ctx context.Context) (at time.Time, activated bool, err error)
+	// ClearActivated forgets the activation (deactivation, P3); none is not an error.
+	ClearActivated(ctx context.Context) error
+	// Lock runs fn while holding the lock called name, exclusive across every process
+	// sharing the store (SQL: a row lock held in a transaction; memory: a mutex per
+	// name). fn gets a ctx canceled with ctx. Returns fn's error, or ctx's error when
+	// ctx ends before the lock is taken.
+	Lock(ctx context.Context, name string, fn func(ctx context.Context) error) error
 }
 
 // auditLimit returns the number of events ListAudit returns for limit.

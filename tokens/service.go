@@ -46,6 +46,7 @@ type Principal struct {
 	Role      string
 	Grants    []Grant // nil: the owner's full access
 	ExpiresAt time.Time
+	ParentID  string // the token that minted this one; "" for a root token
 }
 
 // Scoped reports whether the token is limited by grants.
@@ -74,6 +75,11 @@ type MintRequest struct {
 	Grants     []Grant // nil: unscoped
 	TTL        time.Duration
 	AdminPower bool // the owner is an admin and the grants allow administration (T4)
+	// Parent is the token that mints this one; nil for a root token (activation, robot
+	// creation, API key, login). The new token never outlives it: ExpiresAt is cut to
+	// Parent.ExpiresAt (Minted.Capped), and it is refused once Parent (or any of
+	// Parent's ancestors) is missing, revoked or expired.
+	Parent *Principal
 }
 
 // Minted is a new token: Token is shown once and never stored.
@@ -82,6 +88,7 @@ type Minted struct {
 	Subject   string
 	Token     string
 	ExpiresAt time.Time
+	Capped    bool // ExpiresAt was cut to the parent's expiry
 }
 
 // Service mints, verifies, lists and revokes tokens.
@@ -152,12 +159,23 @@ func (s *Service) Prepare(req MintRequest) (Minted, store.Token, error) {
 		}
 	}
 	now := s.now().UTC().Truncate(time.Second)
+	expires, capped := now.Add(ttl), false
+	var parentID string
+	if p := req.Parent; p != nil {
+		if p.TokenID == "" || !now.Before(p.ExpiresAt) {
+			return Minted{}, store.Token{}, apperr.Unauth()
+		}
+		parentID = p.TokenID
+		if expires.After(p.ExpiresAt) {
+			expires, capped = p.ExpiresAt.UTC(), true
+		}
+	}
 	tok, id := generate()
 	rec := store.Token{
 		ID: id, Hash: Hash(tok), Subject: req.Subject, Kind: req.Kind, Role: req.Role,
-		Grants: grants, CreatedAt: now, ExpiresAt: now.Add(ttl),
+		Grants: grants, CreatedAt: now, ExpiresAt: expires, ParentID: parentID,
 	}
-	return Minted{ID: id, Subject: req.Subject, Token: tok, ExpiresAt: rec.ExpiresAt}, rec, nil
+	return Minted{ID: id, Subject: req.Subject, Token: tok, ExpiresAt: rec.ExpiresAt, Capped: capped}, rec, nil
 }
 
 // Mint creates a token. The returned Token is the only copy of the secret.
@@ -196,7 +214,7 @@ func (s *Service) Verify(ctx context.Context, token string) (Principal, error) {
 	if subtle.ConstantTimeCompare(rec.Hash, Hash(token)) != 1 || rec.RevokedAt != nil || !s.now().Before(rec.ExpiresAt) {
 		return Principal{}, apperr.Unauth()
 	}
-	p := Principal{Subject: rec.Subject, TokenID: rec.ID, Kind: rec.Kind, Role: rec.Role, ExpiresAt: rec.ExpiresAt}
+	p := Principal{Subject: rec.Subject, TokenID: rec.ID, Kind: rec.Kind, Role: rec.Role, ExpiresAt: rec.ExpiresAt, ParentID: rec.ParentID}
 	if rec.Grants != nil {
 		if err := json.Unmarshal(rec.Grants, &p.Grants); err != nil {
 			return Principal{}, fmt.Errorf("token %s: corrupt grants: %w", rec.ID, err)

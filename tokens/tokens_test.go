@@ -130,3 +130,32 @@ func FuzzParse(f *testing.F) {
 		require.True(t, strings.HasPrefix(s, Prefix+id))
 	})
 }
+
+// TestMintCapsAtParent: a token minted by another never outlives it (T4, issue 7.4): its
+// expiry is cut to the parent's and the answer says so; the parent id is recorded.
+func TestMintCapsAtParent(t *testing.T) {
+	ctx := context.Background()
+	s, st, now := newTestService(t)
+	parent, err := s.Mint(ctx, MintRequest{Subject: "robot:ci", Kind: "robot", TTL: 5 * time.Minute})
+	require.NoError(t, err)
+	require.False(t, parent.Capped)
+	pp, err := s.Verify(ctx, parent.Token)
+	require.NoError(t, err)
+	require.Empty(t, pp.ParentID, "a root token has no parent")
+
+	child, err := s.Mint(ctx, MintRequest{Subject: "robot:ci", Kind: "scoped", TTL: 365 * 24 * time.Hour, Parent: &pp})
+	require.NoError(t, err)
+	require.True(t, child.Capped)
+	require.Equal(t, now.Add(5*time.Minute), child.ExpiresAt, "cut to the parent's expiry")
+	rec, err := st.GetToken(ctx, child.ID)
+	require.NoError(t, err)
+	require.Equal(t, parent.ID, rec.ParentID)
+	cp, err := s.Verify(ctx, child.Token)
+	require.NoError(t, err)
+	require.Equal(t, parent.ID, cp.ParentID)
+
+	short, err := s.Mint(ctx, MintRequest{Subject: "robot:ci", Kind: "scoped", TTL: 2 * time.Minute, Parent: &pp})
+	require.NoError(t, err)
+	require.False(t, short.Capped, "a shorter lifetime is kept")
+	require.Equal(t, now.Add(2*time.Minute), short.ExpiresAt)
+}
