@@ -7,7 +7,12 @@
 //
 // The fixed prefix lets secret scanners find leaked tokens; the checksum lets a typo or a
 // truncated paste be refused before any lookup. Only the SHA-256 of the whole token is
-// stored, found by its id and compared in constant time.
+// stored, found by its id and compared in constant time (against a dummy hash when the id
+// is unknown, so that timing does not tell whether an id exists).
+//
+// Tokens have a lineage: a token minted by another (MintRequest.Parent) records its
+// parent, never outlives it (its expiry is capped, Minted.Capped), and is refused once any
+// ancestor is missing, revoked or expired. Chains are at most MaxLineageDepth long.
 package tokens
 
 import (

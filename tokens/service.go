@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
@@ -178,8 +179,20 @@ func (s *Service) Prepare(req MintRequest) (Minted, store.Token, error) {
 	return Minted{ID: id, Subject: req.Subject, Token: tok, ExpiresAt: rec.ExpiresAt, Capped: capped}, rec, nil
 }
 
-// Mint creates a token. The returned Token is the only copy of the secret.
+// Mint creates a token. The returned Token is the only copy of the secret. A token with
+// a Parent is refused (apperr.Unauth) when the parent or one of its ancestors is
+// missing, revoked or expired, and (apperr.Invalid) when it would be more than
+// MaxLineageDepth tokens deep.
 func (s *Service) Mint(ctx context.Context, req MintRequest) (Minted, error) {
+	if req.Parent != nil {
+		depth, err := s.ancestors(ctx, req.Parent.TokenID, s.now(), MaxLineageDepth)
+		if depth >= MaxLineageDepth {
+			return Minted{}, apperr.InvalidField("parent", "tokens derive from tokens at most %d deep", MaxLineageDepth)
+		}
+		if err != nil {
+			return Minted{}, err
+		}
+	}
 	for range 3 { // an id collision is astronomically unlikely; retry anyway
 		m, rec, err := s.Prepare(req)
 		if err != nil {
@@ -197,22 +210,41 @@ func (s *Service) Mint(ctx context.Context, req MintRequest) (Minted, error) {
 	return Minted{}, errors.New("could not allocate a token id")
 }
 
+// MaxLineageDepth is the longest chain of tokens, from a root token to the token
+// itself: Mint refuses to make a longer one, and Verify walks at most
+// MaxLineageDepth-1 ancestors.
+const MaxLineageDepth = 8
+
+// dummyHash is compared against when a token id is unknown, so that an unknown id costs
+// the same constant-time comparison as a known one (issue 7.5).
+var dummyHash = Hash(Prefix + strings.Repeat("a", tokenLen-len(Prefix)))
+
 // Verify returns the principal of a token. Every failure (malformed, unknown, wrong
-// secret, expired, revoked) is the same apperr.Unauth error.
+// secret, expired, revoked, or an ancestor missing, revoked or expired) is the same
+// apperr.Unauth error.
 func (s *Service) Verify(ctx context.Context, token string) (Principal, error) {
 	id, err := Parse(token)
 	if err != nil {
 		return Principal{}, apperr.Unauth()
 	}
 	rec, err := s.store.GetToken(ctx, id)
+	want := rec.Hash
+	if err != nil {
+		want = dummyHash
+	}
+	hashOK := subtle.ConstantTimeCompare(want, Hash(token)) == 1
 	if errors.Is(err, store.ErrNotFound) {
 		return Principal{}, apperr.Unauth()
 	}
 	if err != nil {
-		return Principal{}, apperr.New(apperr.Unavailable, "unavailable", "token store unavailable").WithCause(err)
+		return Principal{}, unavailable(err)
 	}
-	if subtle.ConstantTimeCompare(rec.Hash, Hash(token)) != 1 || rec.RevokedAt != nil || !s.now().Before(rec.ExpiresAt) {
+	now := s.now()
+	if !hashOK || rec.RevokedAt != nil || !now.Before(rec.ExpiresAt) {
 		return Principal{}, apperr.Unauth()
+	}
+	if _, err := s.ancestors(ctx, rec.ParentID, now, MaxLineageDepth-1); err != nil {
+		return Principal{}, err
 	}
 	p := Principal{Subject: rec.Subject, TokenID: rec.ID, Kind: rec.Kind, Role: rec.Role, ExpiresAt: rec.ExpiresAt, ParentID: rec.ParentID}
 	if rec.Grants != nil {
@@ -224,6 +256,34 @@ func (s *Service) Verify(ctx context.Context, token string) (Principal, error) {
 		}
 	}
 	return p, nil
+}
+
+func unavailable(err error) error {
+	return apperr.New(apperr.Unavailable, "unavailable", "token store unavailable").WithCause(err)
+}
+
+// ancestors walks the chain of parents from parentID and returns its length. It fails
+// with apperr.Unauth when an ancestor is missing, revoked or expired at now, or when the
+// chain is longer than limit (a cycle included); the length is then limit.
+func (s *Service) ancestors(ctx context.Context, parentID string, now time.Time, limit int) (int, error) {
+	depth := 0
+	for id := parentID; id != ""; depth++ {
+		if depth >= limit {
+			return depth, apperr.Unauth()
+		}
+		a, err := s.store.GetToken(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return depth, apperr.Unauth()
+		}
+		if err != nil {
+			return depth, unavailable(err)
+		}
+		if a.RevokedAt != nil || !now.Before(a.ExpiresAt) {
+			return depth, apperr.Unauth()
+		}
+		id = a.ParentID
+	}
+	return depth, nil
 }
 
 // Info is a token's metadata, never its secret.
