@@ -24,9 +24,16 @@ const cacheShards = 32
 // records from the cache after inner has applied them, and a lookup that raced with
 // such a change does not put its (possibly stale) answer in the cache.
 //
-// Multi-replica caveat: the cache is per process. A token revoked or deleted through
-// another replica (or directly in the database) is still accepted here for up to ttl;
-// keep ttl short (seconds) when several replicas serve requests.
+// Across replicas (inner is *SQL): every change that revokes or deletes tokens also
+// moves the token epoch, a counter row in the database, in the same transaction. A
+// cached record is served only while the epoch was read less than InvalidationPeriod
+// ago; otherwise the lookup that finds it stale reads the epoch again (one at a time;
+// the others meanwhile go to the database) and drops every entry when it moved. So a
+// token revoked or deleted through any replica is refused here within
+// InvalidationPeriod (200 ms) of the change committing, and when the epoch cannot be
+// read (database down) nothing is served from the cache. A change made directly in the
+// database without moving the epoch is seen after ttl. With another inner store (memory,
+// one process) the cache holds records for up to ttl.
 //
 // Every other method is inner's own; a method added to Store that changes or deletes
 // tokens must be overridden here to invalidate.
@@ -35,6 +42,7 @@ func NewCached(inner Store, ttl time.Duration) Store {
 		return inner
 	}
 	c := &cached{Store: inner, ttl: ttl, now: time.Now, seed: maphash.MakeSeed(), perShard: DefaultCacheEntries / cacheShards}
+	c.epochs, _ = inner.(epochSource)
 	for i := range c.shards {
 		c.shards[i].m = map[string]cacheEntry{}
 	}
@@ -51,6 +59,20 @@ type cached struct {
 	// and stores the answer only if no invalidation happened in between.
 	gen    atomic.Uint64
 	shards [cacheShards]cacheShard
+
+	epochs    epochSource  // nil: no cross-replica invalidation
+	epoch     atomic.Int64 // the last epoch read
+	epochRead atomic.Int64 // when the last successful read began, in UnixNano; 0: never
+	reading   atomic.Bool  // one lookup at a time reads the epoch
+}
+
+// InvalidationPeriod bounds how long a token revoked or deleted through another replica
+// is still accepted from a replica's token cache (NewCached on SQL).
+const InvalidationPeriod = 200 * time.Millisecond
+
+// epochSource is a store with a token epoch (see NewCached): *SQL.
+type epochSource interface {
+	tokenEpoch(ctx context.Context) (int64, error)
 }
 
 type cacheShard struct {
@@ -68,6 +90,9 @@ func (c *cached) shard(id string) *cacheShard {
 }
 
 func (c *cached) GetToken(ctx context.Context, id string) (Token, error) {
+	if !c.fresh(ctx) {
+		return c.Store.GetToken(ctx, id)
+	}
 	sh := c.shard(id)
 	sh.mu.RLock()
 	e, ok := sh.m[id]
@@ -93,6 +118,32 @@ func (c *cached) GetToken(ctx context.Context, id string) (Token, error) {
 	}
 	sh.mu.Unlock()
 	return t, nil
+}
+
+// fresh reports whether the cache may answer: always without an epoch source; else when
+// the epoch was read less than InvalidationPeriod ago, reading it now (dropping every
+// entry when it moved) unless another lookup already is.
+func (c *cached) fresh(ctx context.Context) bool {
+	if c.epochs == nil {
+		return true
+	}
+	if time.Since(time.Unix(0, c.epochRead.Load())) < InvalidationPeriod {
+		return true
+	}
+	if !c.reading.CompareAndSwap(false, true) {
+		return false // another lookup is reading the epoch: ask the database meanwhile
+	}
+	defer c.reading.Store(false)
+	start := time.Now()
+	epoch, err := c.epochs.tokenEpoch(ctx)
+	if err != nil {
+		return false
+	}
+	if old := c.epoch.Swap(epoch); old != epoch || c.epochRead.Load() == 0 {
+		c.invalidate(nil)
+	}
+	c.epochRead.Store(start.UnixNano())
+	return true
 }
 
 // invalidate drops the entries drop selects (all when nil). It runs after inner has

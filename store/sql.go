@@ -179,19 +179,41 @@ func (s *SQL) ListTokens(ctx context.Context, subject string) ([]Token, error) {
 }
 
 func (s *SQL) RevokeToken(ctx context.Context, id string, at time.Time) error {
-	tag, err := s.pool.Exec(ctx, "UPDATE tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1", id, at)
-	if err != nil {
-		return wrap("revoke token", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
-	}
-	return nil
+	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "UPDATE tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1", id, at)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrNotFound
+		}
+		return bumpTokenEpoch(ctx, tx)
+	})
+	return wrap("revoke token", err)
 }
 
 func (s *SQL) DeleteTokensOf(ctx context.Context, subject string) error {
-	_, err := s.pool.Exec(ctx, "DELETE FROM tokens WHERE subject = $1", subject)
+	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "DELETE FROM tokens WHERE subject = $1", subject); err != nil {
+			return err
+		}
+		return bumpTokenEpoch(ctx, tx)
+	})
 	return wrap("delete tokens", err)
+}
+
+// bumpTokenEpoch moves the token epoch on, in the transaction of a change that revokes
+// or deletes tokens, so that every replica's cache drops its entries (NewCached).
+func bumpTokenEpoch(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, "UPDATE token_epoch SET epoch = epoch + 1 WHERE name = 'tokens'")
+	return err
+}
+
+// tokenEpoch returns the token epoch (see bumpTokenEpoch).
+func (s *SQL) tokenEpoch(ctx context.Context) (int64, error) {
+	var epoch int64
+	err := s.pool.QueryRow(ctx, "SELECT epoch FROM token_epoch WHERE name = 'tokens'").Scan(&epoch)
+	return epoch, wrap("read token epoch", err)
 }
 
 // collect scans every row with scan.
@@ -331,7 +353,7 @@ func (s *SQL) DeleteOrg(ctx context.Context, name string) error {
 		if tag.RowsAffected() == 0 {
 			return ErrNotFound
 		}
-		return nil
+		return bumpTokenEpoch(ctx, tx)
 	})
 	return wrap("delete org", err)
 }
@@ -377,8 +399,10 @@ func (s *SQL) DeleteAPIKey(ctx context.Context, org, name string) error {
 		if err := tx.QueryRow(ctx, "DELETE FROM api_keys WHERE org = $1 AND name = $2 RETURNING token_id", org, name).Scan(&tokenID); err != nil {
 			return err // pgx.ErrNoRows: not found
 		}
-		_, err := tx.Exec(ctx, "DELETE FROM tokens WHERE id = $1", tokenID)
-		return err
+		if _, err := tx.Exec(ctx, "DELETE FROM tokens WHERE id = $1", tokenID); err != nil {
+			return err
+		}
+		return bumpTokenEpoch(ctx, tx)
 	})
 	return wrap("delete API key", err)
 }
@@ -552,7 +576,7 @@ func (s *SQL) Reset(ctx context.Context) error {
 				return err
 			}
 		}
-		return nil
+		return bumpTokenEpoch(ctx, tx)
 	})
 	return wrap("reset", err)
 }
