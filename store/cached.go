@@ -197,3 +197,41 @@ func (c *cached) Reset(ctx context.Context) error {
 	c.invalidate(nil)
 	return err
 }
+
+// WithTx runs inner's transaction with a tx that notes whether fn revoked or deleted
+// tokens, and then drops the cache as those methods do (inner moves the token epoch for
+// other replicas in the transaction itself).
+func (c *cached) WithTx(ctx context.Context, fn func(tx Tx) error) error {
+	var dropped atomic.Bool
+	err := c.Store.WithTx(ctx, func(tx Tx) error { return fn(droppingTx{Tx: tx, dropped: &dropped}) })
+	if dropped.Load() {
+		c.invalidate(nil)
+	}
+	return err
+}
+
+// droppingTx notes the calls that revoke or delete tokens.
+type droppingTx struct {
+	Tx
+	dropped *atomic.Bool
+}
+
+func (t droppingTx) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	t.dropped.Store(true)
+	return t.Tx.RevokeToken(ctx, id, at)
+}
+
+func (t droppingTx) DeleteTokensOf(ctx context.Context, subject string) error {
+	t.dropped.Store(true)
+	return t.Tx.DeleteTokensOf(ctx, subject)
+}
+
+func (t droppingTx) DeleteAPIKey(ctx context.Context, org, name string) error {
+	t.dropped.Store(true)
+	return t.Tx.DeleteAPIKey(ctx, org, name)
+}
+
+func (t droppingTx) DeleteOrg(ctx context.Context, name string) error {
+	t.dropped.Store(true)
+	return t.Tx.DeleteOrg(ctx, name)
+}

@@ -73,10 +73,13 @@ func testStore(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Audit", func(t *testing.T) { testAudit(t, newStore(t)) })
 	t.Run("Reset", func(t *testing.T) { testReset(t, newStore(t)) })
 	t.Run("Activation", func(t *testing.T) { testActivation(t, newStore(t)) })
+	t.Run("InTx", func(t *testing.T) { testInTx(t, newStore) })
+	t.Run("TxRollback", func(t *testing.T) { testTxRollback(t, newStore(t)) })
+	t.Run("TxSerializable", func(t *testing.T) { testTxSerializable(t, newStore(t)) })
 	t.Run("Lock", func(t *testing.T) { s := newStore(t); testLock(t, s, s) })
 }
 
-func testTokens(t *testing.T, s store.Store) {
+func testTokens(t *testing.T, s store.TokenStore) {
 	ctx := context.Background()
 	alice := "user:alice@example.com"
 	mk := func(id, subject string, created time.Duration, grants []byte) store.Token {
@@ -138,7 +141,7 @@ func testTokens(t *testing.T, s store.Store) {
 	require.NoError(t, s.CreateToken(ctx, a1))
 }
 
-func testRobots(t *testing.T, s store.Store) {
+func testRobots(t *testing.T, s store.RobotStore) {
 	ctx := context.Background()
 	ci := store.Robot{Name: "ci", CreatedAt: t0, CreatedBy: "user:admin@example.com"}
 	backup := store.Robot{Name: "backup", CreatedAt: at(time.Second), CreatedBy: "robot:root"}
@@ -162,7 +165,7 @@ func testRobots(t *testing.T, s store.Store) {
 	require.ErrorIs(t, err, store.ErrNotFound)
 }
 
-func testUsers(t *testing.T, s store.Store) {
+func testUsers(t *testing.T, s store.UserStore) {
 	ctx := context.Background()
 	// Added by an admin before the first login: no name, no login.
 	added, err := s.UpsertUser(ctx, store.User{Email: "alice@example.com", CreatedAt: t0})
@@ -203,7 +206,7 @@ func testUsers(t *testing.T, s store.Store) {
 	require.ErrorIs(t, err, store.ErrNotFound)
 }
 
-func testOrgs(t *testing.T, s store.Store) {
+func testOrgs(t *testing.T, s store.OrgStore) {
 	ctx := context.Background()
 	acme := store.Org{Name: "acme", RepoAccess: store.RepoAccessMembers, CreatedAt: t0, CreatedBy: "user:alice@example.com"}
 	beta := store.Org{Name: "beta", RepoAccess: store.RepoAccessACLOnly, CreatedAt: at(time.Second), CreatedBy: "robot:root"}
@@ -240,7 +243,7 @@ func testOrgs(t *testing.T, s store.Store) {
 	require.NoError(t, s.CreateOrg(ctx, acme))
 }
 
-func testAPIKeys(t *testing.T, s store.Store) {
+func testAPIKeys(t *testing.T, s store.Tx) {
 	ctx := context.Background()
 	for _, org := range []string{"acme", "beta"} {
 		require.NoError(t, s.CreateOrg(ctx, store.Org{Name: org, RepoAccess: store.RepoAccessMembers, CreatedAt: t0, CreatedBy: "robot:root"}))
@@ -299,7 +302,7 @@ func testAPIKeys(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 }
 
-func testSessions(t *testing.T, s store.Store) {
+func testSessions(t *testing.T, s store.SessionStore) {
 	ctx := context.Background()
 	ses := store.Session{ID: "s1", Subject: "user:alice@example.com", Issuer: "https://accounts.google.com",
 		RefreshHash: []byte("r1"), CreatedAt: t0, ExpiresAt: at(time.Hour)}
@@ -370,7 +373,7 @@ func testSessionRefreshRace(t *testing.T, s store.Store) {
 	require.Equal(t, 1, won)
 }
 
-func testAudit(t *testing.T, s store.Store) {
+func testAudit(t *testing.T, s store.AuditStore) {
 	ctx := context.Background()
 	ev := func(d time.Duration, actor, action, org string, details map[string]string) store.AuditEvent {
 		return store.AuditEvent{Time: at(d), Actor: actor, Action: action, Target: "repo:" + org + "/r", Org: org, Outcome: "ok", Details: details}
@@ -454,53 +457,4 @@ func TestAuditAppendOnly(t *testing.T) {
 			require.Contains(t, []string{"AppendAudit", "ListAudit"}, name)
 		}
 	}
-}
-
-func testReset(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	require.NoError(t, s.CreateToken(ctx, store.Token{ID: "t", Hash: []byte("h"), Subject: "robot:ci", Kind: "robot", CreatedAt: t0, ExpiresAt: at(time.Hour)}))
-	require.NoError(t, s.CreateRobot(ctx, store.Robot{Name: "ci", CreatedAt: t0}))
-	_, err := s.UpsertUser(ctx, store.User{Email: "alice@example.com", CreatedAt: t0})
-	require.NoError(t, err)
-	require.NoError(t, s.CreateOrg(ctx, store.Org{Name: "acme", RepoAccess: store.RepoAccessMembers, CreatedAt: t0}))
-	require.NoError(t, s.CreateAPIKey(ctx, store.APIKey{Org: "acme", Name: "etl", TokenID: "k", CreatedAt: t0, ExpiresAt: at(time.Hour)}))
-	require.NoError(t, s.CreateSession(ctx, store.Session{ID: "s", Subject: "user:alice@example.com", RefreshHash: []byte("r"), CreatedAt: t0, ExpiresAt: at(time.Hour)}))
-	require.NoError(t, s.AppendAudit(ctx, store.AuditEvent{Time: t0, Actor: "robot:ci", Action: "token.mint", Outcome: "ok"}))
-	_, err = s.GetToken(ctx, "t") // cached, for NewCached
-	require.NoError(t, err)
-
-	require.NoError(t, s.Reset(ctx))
-	require.NoError(t, s.AppendAudit(ctx, store.AuditEvent{Time: at(time.Second), Actor: "robot:ci", Action: "platform.deactivate", Outcome: "ok"}))
-
-	_, err = s.GetToken(ctx, "t")
-	require.ErrorIs(t, err, store.ErrNotFound)
-	_, err = s.GetRobot(ctx, "ci")
-	require.ErrorIs(t, err, store.ErrNotFound)
-	_, err = s.GetUser(ctx, "alice@example.com")
-	require.ErrorIs(t, err, store.ErrNotFound)
-	_, err = s.GetOrg(ctx, "acme")
-	require.ErrorIs(t, err, store.ErrNotFound)
-	_, err = s.GetAPIKey(ctx, "acme", "etl")
-	require.ErrorIs(t, err, store.ErrNotFound)
-	_, err = s.GetSession(ctx, "s")
-	require.ErrorIs(t, err, store.ErrNotFound)
-	for _, l := range []func() (int, error){
-		func() (int, error) { r, err := s.ListRobots(ctx); return len(r), err },
-		func() (int, error) { r, err := s.ListOrgs(ctx); return len(r), err },
-		func() (int, error) { r, err := s.ListTokens(ctx, "robot:ci"); return len(r), err },
-	} {
-		n, err := l()
-		require.NoError(t, err)
-		require.Zero(t, n)
-	}
-
-	events, err := s.ListAudit(ctx, store.AuditFilter{})
-	require.NoError(t, err)
-	require.Len(t, events, 2, "Reset keeps the audit log")
-	require.Equal(t, "token.mint", events[0].Action)
-	require.Equal(t, "platform.deactivate", events[1].Action)
-
-	// Everything can be created again.
-	require.NoError(t, s.CreateOrg(ctx, store.Org{Name: "acme", RepoAccess: store.RepoAccessMembers, CreatedAt: t0}))
-	require.NoError(t, s.CreateRobot(ctx, store.Robot{Name: "ci", CreatedAt: t0}))
 }

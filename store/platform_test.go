@@ -118,3 +118,53 @@ func newSQLReplicas(t *testing.T) (*store.SQL, *store.SQL) {
 	require.NoError(t, out[0].Migrate(ctx))
 	return out[0], out[1]
 }
+
+// testReset: deactivation (P3) deletes every record but the audit log.
+func testReset(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	require.NoError(t, s.CreateToken(ctx, store.Token{ID: "t", Hash: []byte("h"), Subject: "robot:ci", Kind: "robot", CreatedAt: t0, ExpiresAt: at(time.Hour)}))
+	require.NoError(t, s.CreateRobot(ctx, store.Robot{Name: "ci", CreatedAt: t0}))
+	_, err := s.UpsertUser(ctx, store.User{Email: "alice@example.com", CreatedAt: t0})
+	require.NoError(t, err)
+	require.NoError(t, s.CreateOrg(ctx, store.Org{Name: "acme", RepoAccess: store.RepoAccessMembers, CreatedAt: t0}))
+	require.NoError(t, s.CreateAPIKey(ctx, store.APIKey{Org: "acme", Name: "etl", TokenID: "k", CreatedAt: t0, ExpiresAt: at(time.Hour)}))
+	require.NoError(t, s.CreateSession(ctx, store.Session{ID: "s", Subject: "user:alice@example.com", RefreshHash: []byte("r"), CreatedAt: t0, ExpiresAt: at(time.Hour)}))
+	require.NoError(t, s.AppendAudit(ctx, store.AuditEvent{Time: t0, Actor: "robot:ci", Action: "token.mint", Outcome: "ok"}))
+	_, err = s.GetToken(ctx, "t") // cached, for NewCached
+	require.NoError(t, err)
+
+	require.NoError(t, s.Reset(ctx))
+	require.NoError(t, s.AppendAudit(ctx, store.AuditEvent{Time: at(time.Second), Actor: "robot:ci", Action: "platform.deactivate", Outcome: "ok"}))
+
+	_, err = s.GetToken(ctx, "t")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.GetRobot(ctx, "ci")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.GetUser(ctx, "alice@example.com")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.GetOrg(ctx, "acme")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.GetAPIKey(ctx, "acme", "etl")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.GetSession(ctx, "s")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	for _, l := range []func() (int, error){
+		func() (int, error) { r, err := s.ListRobots(ctx); return len(r), err },
+		func() (int, error) { r, err := s.ListOrgs(ctx); return len(r), err },
+		func() (int, error) { r, err := s.ListTokens(ctx, "robot:ci"); return len(r), err },
+	} {
+		n, err := l()
+		require.NoError(t, err)
+		require.Zero(t, n)
+	}
+
+	events, err := s.ListAudit(ctx, store.AuditFilter{})
+	require.NoError(t, err)
+	require.Len(t, events, 2, "Reset keeps the audit log")
+	require.Equal(t, "token.mint", events[0].Action)
+	require.Equal(t, "platform.deactivate", events[1].Action)
+
+	// Everything can be created again.
+	require.NoError(t, s.CreateOrg(ctx, store.Org{Name: "acme", RepoAccess: store.RepoAccessMembers, CreatedAt: t0}))
+	require.NoError(t, s.CreateRobot(ctx, store.Robot{Name: "ci", CreatedAt: t0}))
+}

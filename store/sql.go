@@ -2,11 +2,9 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +21,7 @@ import (
 //
 // NewSQL does not create the tables: run Migrate first (gatehouse migrate, or serve).
 type SQL struct {
+	sqlRecords
 	pool      *pgxpool.Pool
 	cockroach bool
 	locks     localLocks
@@ -50,7 +49,9 @@ func NewSQL(ctx context.Context, url string) (*SQL, error) {
 		pool.Close()
 		return nil, fmt.Errorf("database %s:%d/%s unreachable: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
 	}
-	return &SQL{pool: pool, cockroach: strings.Contains(version, "CockroachDB")}, nil
+	s := &SQL{pool: pool, cockroach: strings.Contains(version, "CockroachDB")}
+	s.sqlRecords = sqlRecords{db: pool, atomic: func(ctx context.Context, fn func(pgx.Tx) error) error { return inTx(ctx, pool, fn) }}
+	return s, nil
 }
 
 // Close closes every connection.
@@ -69,6 +70,7 @@ const (
 	codeUndefinedTable      = "42P01"
 	codeDuplicateTable      = "42P07"
 	codeSerialization       = "40001"
+	codeDeadlock            = "40P01"
 )
 
 func sqlState(err error) string {
@@ -105,10 +107,20 @@ type txBeginner interface {
 // run several times. It is crdbpgx.ExecuteTx, except that a failed COMMIT is reported:
 // on PostgreSQL, RELEASE SAVEPOINT does not commit and crdb ignores Commit's error.
 func inTx(ctx context.Context, db txBeginner, fn func(pgx.Tx) error) error {
-	tx, err := db.BeginTx(ctx, pgx.TxOptions{})
+	return inTxWith(ctx, db, pgx.TxOptions{}, fn)
+}
+
+func inTxWith(ctx context.Context, db txBeginner, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
+	tx, err := db.BeginTx(ctx, opts)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if p := recover(); p != nil { // end the transaction, free the connection
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+			panic(p)
+		}
+	}()
 	a := &txAdapter{tx: tx}
 	if err := crdb.ExecuteInTx(ctx, a, func() error { return fn(tx) }); err != nil {
 		return err
@@ -144,426 +156,73 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
-// ---- tokens ----
-
-//nolint:gosec // G101: column names, not a credential
-const tokenColumns = "id, hash, subject, kind, role, grants, created_at, expires_at, revoked_at, parent_id"
-
-func scanToken(row pgx.Row) (Token, error) {
-	var t Token
-	if err := row.Scan(&t.ID, &t.Hash, &t.Subject, &t.Kind, &t.Role, &t.Grants, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt, &t.ParentID); err != nil {
-		return Token{}, err
-	}
-	t.CreatedAt, t.ExpiresAt, t.RevokedAt = utc(t.CreatedAt), utc(t.ExpiresAt), utcPtr(t.RevokedAt)
-	return t, nil
+// querier is a *pgxpool.Pool or a pgx.Tx.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-func (s *SQL) CreateToken(ctx context.Context, t Token) error {
-	_, err := s.pool.Exec(ctx, "INSERT INTO tokens ("+tokenColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-		t.ID, t.Hash, t.Subject, t.Kind, t.Role, t.Grants, t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.ParentID)
-	return wrap("create token", err)
+// sqlRecords is the record methods, on the pool (SQL) or on one transaction (WithTx).
+type sqlRecords struct {
+	db querier
+	// atomic runs fn all or nothing: in a transaction of its own on the pool, or in a
+	// savepoint of the WithTx transaction.
+	atomic func(ctx context.Context, fn func(pgx.Tx) error) error
 }
 
-func (s *SQL) GetToken(ctx context.Context, id string) (Token, error) {
-	t, err := scanToken(s.pool.QueryRow(ctx, "SELECT "+tokenColumns+" FROM tokens WHERE id = $1", id))
-	return t, wrap("get token", err)
-}
-
-func (s *SQL) ListTokens(ctx context.Context, subject string) ([]Token, error) {
-	rows, err := s.pool.Query(ctx, "SELECT "+tokenColumns+" FROM tokens WHERE subject = $1 ORDER BY created_at DESC, id", subject)
+// created maps the result of an INSERT ... ON CONFLICT DO NOTHING: no row is ErrExists.
+// (A unique violation would abort the surrounding WithTx transaction; a skipped insert
+// does not.)
+func created(op string, tag pgconn.CommandTag, err error) error {
 	if err != nil {
-		return nil, wrap("list tokens", err)
-	}
-	out, err := collect(rows, scanToken)
-	return out, wrap("list tokens", err)
-}
-
-func (s *SQL) RevokeToken(ctx context.Context, id string, at time.Time) error {
-	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, "UPDATE tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1", id, at)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return ErrNotFound
-		}
-		return bumpTokenEpoch(ctx, tx)
-	})
-	return wrap("revoke token", err)
-}
-
-func (s *SQL) DeleteTokensOf(ctx context.Context, subject string) error {
-	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "DELETE FROM tokens WHERE subject = $1", subject); err != nil {
-			return err
-		}
-		return bumpTokenEpoch(ctx, tx)
-	})
-	return wrap("delete tokens", err)
-}
-
-// bumpTokenEpoch moves the token epoch on, in the transaction of a change that revokes
-// or deletes tokens, so that every replica's cache drops its entries (NewCached).
-func bumpTokenEpoch(ctx context.Context, tx pgx.Tx) error {
-	_, err := tx.Exec(ctx, "UPDATE token_epoch SET epoch = epoch + 1 WHERE name = 'tokens'")
-	return err
-}
-
-// tokenEpoch returns the token epoch (see bumpTokenEpoch).
-func (s *SQL) tokenEpoch(ctx context.Context) (int64, error) {
-	var epoch int64
-	err := s.pool.QueryRow(ctx, "SELECT epoch FROM token_epoch WHERE name = 'tokens'").Scan(&epoch)
-	return epoch, wrap("read token epoch", err)
-}
-
-// collect scans every row with scan.
-func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
-	defer rows.Close()
-	out := []T{}
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
-// ---- robots ----
-
-func scanRobot(row pgx.Row) (Robot, error) {
-	var r Robot
-	err := row.Scan(&r.Name, &r.CreatedAt, &r.CreatedBy)
-	r.CreatedAt = utc(r.CreatedAt)
-	return r, err
-}
-
-func (s *SQL) CreateRobot(ctx context.Context, r Robot) error {
-	_, err := s.pool.Exec(ctx, "INSERT INTO robots (name, created_at, created_by) VALUES ($1, $2, $3)", r.Name, r.CreatedAt, r.CreatedBy)
-	return wrap("create robot", err)
-}
-
-func (s *SQL) GetRobot(ctx context.Context, name string) (Robot, error) {
-	r, err := scanRobot(s.pool.QueryRow(ctx, "SELECT name, created_at, created_by FROM robots WHERE name = $1", name))
-	return r, wrap("get robot", err)
-}
-
-func (s *SQL) ListRobots(ctx context.Context) ([]Robot, error) {
-	rows, err := s.pool.Query(ctx, "SELECT name, created_at, created_by FROM robots ORDER BY name")
-	if err != nil {
-		return nil, wrap("list robots", err)
-	}
-	out, err := collect(rows, scanRobot)
-	return out, wrap("list robots", err)
-}
-
-func (s *SQL) DeleteRobot(ctx context.Context, name string) error {
-	tag, err := s.pool.Exec(ctx, "DELETE FROM robots WHERE name = $1", name)
-	if err != nil {
-		return wrap("delete robot", err)
+		return wrap(op, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return ErrNotFound
+		return ErrExists
 	}
 	return nil
 }
 
-// ---- users ----
-
-const userColumns = "email, name, created_at, last_login_at"
-
-func scanUser(row pgx.Row) (User, error) {
-	var u User
-	err := row.Scan(&u.Email, &u.Name, &u.CreatedAt, &u.LastLoginAt)
-	u.CreatedAt, u.LastLoginAt = utc(u.CreatedAt), utcPtr(u.LastLoginAt)
-	return u, err
-}
-
-func (s *SQL) UpsertUser(ctx context.Context, u User) (User, error) {
-	if u.CreatedAt.IsZero() {
-		u.CreatedAt = time.Now().UTC()
-	}
-	out, err := scanUser(s.pool.QueryRow(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (email) DO UPDATE SET
-			name = CASE WHEN excluded.name = '' THEN users.name ELSE excluded.name END,
-			last_login_at = COALESCE(excluded.last_login_at, users.last_login_at)
-		RETURNING `+userColumns, u.Email, u.Name, u.CreatedAt, u.LastLoginAt))
-	return out, wrap("upsert user", err)
-}
-
-func (s *SQL) GetUser(ctx context.Context, email string) (User, error) {
-	u, err := scanUser(s.pool.QueryRow(ctx, "SELECT "+userColumns+" FROM users WHERE email = $1", email))
-	return u, wrap("get user", err)
-}
-
-// ---- orgs ----
-
-const orgColumns = "name, repo_access, created_at, created_by"
-
-func scanOrg(row pgx.Row) (Org, error) {
-	var o Org
-	err := row.Scan(&o.Name, &o.RepoAccess, &o.CreatedAt, &o.CreatedBy)
-	o.CreatedAt = utc(o.CreatedAt)
-	return o, err
-}
-
-func (s *SQL) CreateOrg(ctx context.Context, o Org) error {
-	_, err := s.pool.Exec(ctx, "INSERT INTO orgs ("+orgColumns+") VALUES ($1, $2, $3, $4)", o.Name, o.RepoAccess, o.CreatedAt, o.CreatedBy)
-	return wrap("create org", err)
-}
-
-func (s *SQL) GetOrg(ctx context.Context, name string) (Org, error) {
-	o, err := scanOrg(s.pool.QueryRow(ctx, "SELECT "+orgColumns+" FROM orgs WHERE name = $1", name))
-	return o, wrap("get org", err)
-}
-
-func (s *SQL) ListOrgs(ctx context.Context) ([]Org, error) {
-	rows, err := s.pool.Query(ctx, "SELECT "+orgColumns+" FROM orgs ORDER BY name")
-	if err != nil {
-		return nil, wrap("list orgs", err)
-	}
-	out, err := collect(rows, scanOrg)
-	return out, wrap("list orgs", err)
-}
-
-func (s *SQL) UpdateOrg(ctx context.Context, o Org) error {
-	tag, err := s.pool.Exec(ctx, "UPDATE orgs SET repo_access = $2 WHERE name = $1", o.Name, o.RepoAccess)
-	if err != nil {
-		return wrap("update org", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
-	}
-	return nil
-}
-
-func (s *SQL) DeleteOrg(ctx context.Context, name string) error {
-	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "DELETE FROM tokens WHERE id IN (SELECT token_id FROM api_keys WHERE org = $1)", name); err != nil {
+// WithTx runs fn in one SERIALIZABLE transaction. Serialization failures are retried,
+// so fn may run several times: inside the transaction by crdb.ExecuteInTx
+// (CockroachDB's restarts), and as a whole new transaction when PostgreSQL reports one
+// (its snapshot does not move on a savepoint, so only a new transaction can succeed).
+// Each multi-statement method runs in a savepoint, so a method that fails leaves the
+// transaction as it was.
+func (s *SQL) WithTx(ctx context.Context, fn func(tx Tx) error) error {
+	var err error
+	for attempt := range maxTxAttempts {
+		err = inTxWith(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.Serializable}, func(tx pgx.Tx) error {
+			return fn(newTxRecords(tx))
+		})
+		if c := sqlState(err); c != codeSerialization && c != codeDeadlock {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "DELETE FROM api_keys WHERE org = $1", name); err != nil {
-			return err
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(time.Duration(attempt+1)*5*time.Millisecond + time.Duration(rand.Int64N(int64(5*time.Millisecond)))): //nolint:gosec // G404: jitter
 		}
-		tag, err := tx.Exec(ctx, "DELETE FROM orgs WHERE name = $1", name)
+	}
+	return fmt.Errorf("transaction: gave up after %d serialization failures: %w", maxTxAttempts, err)
+}
+
+// maxTxAttempts bounds the whole-transaction retries of WithTx.
+const maxTxAttempts = 20
+
+func newTxRecords(tx pgx.Tx) *sqlRecords {
+	return &sqlRecords{db: tx, atomic: func(ctx context.Context, fn func(pgx.Tx) error) error {
+		sp, err := tx.Begin(ctx) // a savepoint
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return ErrNotFound
-		}
-		return bumpTokenEpoch(ctx, tx)
-	})
-	return wrap("delete org", err)
-}
-
-// ---- API keys ----
-
-//nolint:gosec // G101: column names, not a credential
-const apiKeyColumns = "org, name, token_id, role, created_at, expires_at, created_by"
-
-func scanAPIKey(row pgx.Row) (APIKey, error) {
-	var k APIKey
-	err := row.Scan(&k.Org, &k.Name, &k.TokenID, &k.Role, &k.CreatedAt, &k.ExpiresAt, &k.CreatedBy)
-	k.CreatedAt, k.ExpiresAt = utc(k.CreatedAt), utc(k.ExpiresAt)
-	return k, err
-}
-
-func (s *SQL) CreateAPIKey(ctx context.Context, k APIKey) error {
-	_, err := s.pool.Exec(ctx, "INSERT INTO api_keys ("+apiKeyColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7)",
-		k.Org, k.Name, k.TokenID, k.Role, k.CreatedAt, k.ExpiresAt, k.CreatedBy)
-	if sqlState(err) == codeForeignKeyViolation { // no such org
-		return ErrNotFound
-	}
-	return wrap("create API key", err)
-}
-
-func (s *SQL) GetAPIKey(ctx context.Context, org, name string) (APIKey, error) {
-	k, err := scanAPIKey(s.pool.QueryRow(ctx, "SELECT "+apiKeyColumns+" FROM api_keys WHERE org = $1 AND name = $2", org, name))
-	return k, wrap("get API key", err)
-}
-
-func (s *SQL) ListAPIKeys(ctx context.Context, org string) ([]APIKey, error) {
-	rows, err := s.pool.Query(ctx, "SELECT "+apiKeyColumns+" FROM api_keys WHERE org = $1 ORDER BY name", org)
-	if err != nil {
-		return nil, wrap("list API keys", err)
-	}
-	out, err := collect(rows, scanAPIKey)
-	return out, wrap("list API keys", err)
-}
-
-func (s *SQL) DeleteAPIKey(ctx context.Context, org, name string) error {
-	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
-		var tokenID string
-		if err := tx.QueryRow(ctx, "DELETE FROM api_keys WHERE org = $1 AND name = $2 RETURNING token_id", org, name).Scan(&tokenID); err != nil {
-			return err // pgx.ErrNoRows: not found
-		}
-		if _, err := tx.Exec(ctx, "DELETE FROM tokens WHERE id = $1", tokenID); err != nil {
+		if err := fn(sp); err != nil {
+			_ = sp.Rollback(ctx)
 			return err
 		}
-		return bumpTokenEpoch(ctx, tx)
-	})
-	return wrap("delete API key", err)
-}
-
-// ---- sessions ----
-
-const sessionColumns = "id, subject, issuer, refresh_hash, previous_refresh_hash, access_token_ids, created_at, expires_at, revoked_at"
-
-func scanSession(row pgx.Row) (Session, error) {
-	var s Session
-	var ids string
-	err := row.Scan(&s.ID, &s.Subject, &s.Issuer, &s.RefreshHash, &s.PreviousRefreshHash, &ids, &s.CreatedAt, &s.ExpiresAt, &s.RevokedAt)
-	if ids != "" {
-		s.AccessTokenIDs = strings.Split(ids, ",")
-	}
-	s.CreatedAt, s.ExpiresAt, s.RevokedAt = utc(s.CreatedAt), utc(s.ExpiresAt), utcPtr(s.RevokedAt)
-	return s, err
-}
-
-func (s *SQL) CreateSession(ctx context.Context, ses Session) error {
-	hash := ses.RefreshHash
-	if hash == nil {
-		hash = []byte{} // NOT NULL; a session without a refresh token cannot be refreshed
-	}
-	_, err := s.pool.Exec(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-		ses.ID, ses.Subject, ses.Issuer, hash, ses.PreviousRefreshHash, strings.Join(ses.AccessTokenIDs, ","), ses.CreatedAt, ses.ExpiresAt, ses.RevokedAt)
-	return wrap("create session", err)
-}
-
-func (s *SQL) GetSession(ctx context.Context, id string) (Session, error) {
-	ses, err := scanSession(s.pool.QueryRow(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE id = $1", id))
-	return ses, wrap("get session", err)
-}
-
-func (s *SQL) RevokeSession(ctx context.Context, id string, at time.Time) error {
-	tag, err := s.pool.Exec(ctx, "UPDATE sessions SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1", id, at)
-	if err != nil {
-		return wrap("revoke session", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
-	}
-	return nil
-}
-
-func (s *SQL) RotateSessionRefresh(ctx context.Context, id string, oldHash, newHash []byte, expiresAt time.Time) error {
-	if newHash == nil {
-		newHash = []byte{}
-	}
-	// One conditional UPDATE is the compare-and-swap: of two concurrent refreshes with
-	// the same old hash, the second re-checks the row after the first commits and
-	// matches nothing.
-	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET previous_refresh_hash = refresh_hash, refresh_hash = $3, expires_at = $4
-		WHERE id = $1 AND refresh_hash = $2 AND revoked_at IS NULL`, id, oldHash, newHash, expiresAt)
-	if err != nil {
-		return wrap("rotate session refresh", err)
-	}
-	if tag.RowsAffected() == 1 {
-		return nil
-	}
-	var one int
-	err = s.pool.QueryRow(ctx, "SELECT 1 FROM sessions WHERE id = $1", id).Scan(&one)
-	if err != nil {
-		return wrap("rotate session refresh", err) // ErrNotFound when absent
-	}
-	return ErrConflict
-}
-
-// AddSessionToken appends tokenID to the session's comma-separated token ids (token ids
-// are base32 and never hold a comma).
-func (s *SQL) AddSessionToken(ctx context.Context, id, tokenID string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET access_token_ids =
-		CASE WHEN access_token_ids = '' THEN $2 ELSE access_token_ids || ',' || $2 END WHERE id = $1`, id, tokenID)
-	if err != nil {
-		return wrap("add session token", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
-	}
-	return nil
-}
-
-// ---- audit ----
-
-// newAuditID returns a time-ordered 63-bit id: microseconds since 1970 shifted left by
-// 10, plus 10 random bits. Unique with high probability (AppendAudit retries on a clash);
-// not monotonic across replicas, which is why events are read in (at, id) order.
-func newAuditID() int64 {
-	return time.Now().UnixMicro()<<10 | rand.Int64N(1<<10) //nolint:gosec // G404: uniqueness, not secrecy
-}
-
-func (s *SQL) AppendAudit(ctx context.Context, e AuditEvent) error {
-	if e.Time.IsZero() {
-		e.Time = time.Now().UTC()
-	}
-	var details any // NULL when empty
-	if len(e.Details) > 0 {
-		b, err := json.Marshal(e.Details)
-		if err != nil {
-			return fmt.Errorf("append audit event: %w", err)
-		}
-		details = string(b)
-	}
-	for range 5 {
-		tag, err := s.pool.Exec(ctx, `INSERT INTO audit_events (id, at, actor, action, target, org, outcome, details)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8::JSONB) ON CONFLICT (id) DO NOTHING`,
-			newAuditID(), e.Time, e.Actor, e.Action, e.Target, e.Org, e.Outcome, details)
-		if err != nil {
-			return wrap("append audit event", err)
-		}
-		if tag.RowsAffected() == 1 {
-			return nil
-		}
-	}
-	return errors.New("append audit event: could not allocate an id")
-}
-
-func (s *SQL) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error) {
-	var where []string
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
-	}
-	if f.Org != "" {
-		add("org = ?", f.Org)
-	}
-	if f.Actor != "" {
-		add("actor = ?", f.Actor)
-	}
-	if !f.Since.IsZero() {
-		add("at >= ?", f.Since)
-	}
-	q := "SELECT id, at, actor, action, target, org, outcome, details FROM audit_events"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	args = append(args, auditLimit(f.Limit))
-	q += " ORDER BY at, id LIMIT $" + strconv.Itoa(len(args))
-	rows, err := s.pool.Query(ctx, q, args...)
-	if err != nil {
-		return nil, wrap("list audit events", err)
-	}
-	out, err := collect(rows, func(row pgx.Row) (AuditEvent, error) {
-		var e AuditEvent
-		var details []byte
-		if err := row.Scan(&e.ID, &e.Time, &e.Actor, &e.Action, &e.Target, &e.Org, &e.Outcome, &details); err != nil {
-			return e, err
-		}
-		e.Time = utc(e.Time)
-		if len(details) > 0 && string(details) != "null" {
-			if err := json.Unmarshal(details, &e.Details); err != nil {
-				return e, fmt.Errorf("event %d: details: %w", e.ID, err)
-			}
-			if len(e.Details) == 0 {
-				e.Details = nil
-			}
-		}
-		return e, nil
-	})
-	return out, wrap("list audit events", err)
+		return sp.Commit(ctx)
+	}}
 }
 
 // ---- reset ----

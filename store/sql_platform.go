@@ -12,14 +12,14 @@ import (
 
 const activationRow = "activation"
 
-func (s *SQL) MarkActivated(ctx context.Context, at time.Time) error {
-	_, err := s.pool.Exec(ctx, "INSERT INTO platform_state (name, activated_at) VALUES ($1, $2)", activationRow, at)
-	return wrap("mark activated", err) // a unique violation is ErrExists
+func (s *sqlRecords) MarkActivated(ctx context.Context, at time.Time) error {
+	tag, err := s.db.Exec(ctx, "INSERT INTO platform_state (name, activated_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", activationRow, at)
+	return created("mark activated", tag, err)
 }
 
-func (s *SQL) Activation(ctx context.Context) (time.Time, bool, error) {
+func (s *sqlRecords) Activation(ctx context.Context) (time.Time, bool, error) {
 	var at time.Time
-	err := s.pool.QueryRow(ctx, "SELECT activated_at FROM platform_state WHERE name = $1", activationRow).Scan(&at)
+	err := s.db.QueryRow(ctx, "SELECT activated_at FROM platform_state WHERE name = $1", activationRow).Scan(&at)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return time.Time{}, false, nil
 	}
@@ -29,8 +29,8 @@ func (s *SQL) Activation(ctx context.Context) (time.Time, bool, error) {
 	return utc(at), true, nil
 }
 
-func (s *SQL) ClearActivated(ctx context.Context) error {
-	_, err := s.pool.Exec(ctx, "DELETE FROM platform_state WHERE name = $1", activationRow)
+func (s *sqlRecords) ClearActivated(ctx context.Context) error {
+	_, err := s.db.Exec(ctx, "DELETE FROM platform_state WHERE name = $1", activationRow)
 	return wrap("clear activation", err)
 }
 

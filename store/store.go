@@ -1,5 +1,7 @@
 // Package store holds Gatehouse's own records (tokens, robots, users, orgs, API keys,
-// login sessions and the audit log) behind one interface, Store. Memory is the default
+// login sessions, logins in progress, the audit log and the platform state), one small
+// interface per record kind (TokenStore, RobotStore, ...), all composed in Store, with
+// WithTx to change several records all or nothing. Memory is the default
 // implementation and loses everything on exit; SQL keeps them in PostgreSQL or
 // CockroachDB; NewCached puts an in-process cache in front of the token lookup that
 // every request makes.
@@ -131,13 +133,52 @@ const (
 	MaxAuditLimit     = 10000
 )
 
-// Store is Gatehouse's own tables. Implementations are safe for concurrent use. Every
-// change a method makes is all or nothing.
+// Store is Gatehouse's own tables: every record interface, the platform state, Reset and
+// WithTx. Implementations are safe for concurrent use. Every change a method makes is all
+// or nothing; WithTx makes several changes all or nothing.
 //
 // Records come back as they were stored, except that SQL keeps times to the
 // microsecond and returns them in UTC: callers that compare times use Equal. Callers
 // must not modify the slices of a returned record (NewCached shares them).
 type Store interface {
+	TokenStore
+	RobotStore
+	UserStore
+	OrgStore
+	APIKeyStore
+	SessionStore
+	AuditStore
+	PlatformStore
+
+	// Reset deletes every record except the audit log and the activation record: tokens,
+	// robots, users, orgs, API keys and sessions (platform deactivation, P3;
+	// ClearActivated forgets the activation). The audit log survives because the
+	// deactivation is itself an audited act, and what happened before it must stay
+	// answerable.
+	Reset(ctx context.Context) error
+
+	// WithTx runs fn in one transaction: every change fn makes through tx is applied
+	// together when fn returns nil, and none is when it returns an error. Concurrent
+	// transactions are serializable. fn may run more than once (SQL retries
+	// serialization failures), so it must have no effect outside tx; tx must not be used
+	// after fn returns, nor concurrently.
+	WithTx(ctx context.Context, fn func(tx Tx) error) error
+}
+
+// Tx is the records of one transaction (Store.WithTx).
+type Tx interface {
+	TokenStore
+	RobotStore
+	UserStore
+	OrgStore
+	APIKeyStore
+	SessionStore
+	AuditStore
+	ActivationStore
+}
+
+// TokenStore keeps token records.
+type TokenStore interface {
 	// CreateToken stores a new token record; ErrExists when the id is taken.
 	CreateToken(ctx context.Context, t Token) error
 	// GetToken returns the record of id, revoked or not; ErrNotFound when absent. It is
@@ -150,7 +191,10 @@ type Store interface {
 	RevokeToken(ctx context.Context, id string, at time.Time) error
 	// DeleteTokensOf deletes every token of subject; none is not an error.
 	DeleteTokensOf(ctx context.Context, subject string) error
+}
 
+// RobotStore keeps robots.
+type RobotStore interface {
 	// CreateRobot stores a robot; ErrExists when the name is taken.
 	CreateRobot(ctx context.Context, r Robot) error
 	// GetRobot returns a robot; ErrNotFound when absent.
@@ -159,7 +203,10 @@ type Store interface {
 	ListRobots(ctx context.Context) ([]Robot, error)
 	// DeleteRobot deletes a robot; ErrNotFound when absent.
 	DeleteRobot(ctx context.Context, name string) error
+}
 
+// UserStore keeps users.
+type UserStore interface {
 	// UpsertUser creates u, or updates the user with u.Email, and returns the stored
 	// record. An update replaces Name when u.Name is not empty and LastLoginAt when
 	// u.LastLoginAt is not nil, so adding a known person again never erases anything;
@@ -167,7 +214,10 @@ type Store interface {
 	UpsertUser(ctx context.Context, u User) (User, error)
 	// GetUser returns the user with email (compared exactly); ErrNotFound when absent.
 	GetUser(ctx context.Context, email string) (User, error)
+}
 
+// OrgStore keeps orgs.
+type OrgStore interface {
 	// CreateOrg stores an org; ErrExists when the name is taken.
 	CreateOrg(ctx context.Context, o Org) error
 	// GetOrg returns an org; ErrNotFound when absent.
@@ -180,7 +230,10 @@ type Store interface {
 	// DeleteOrg deletes an org together with its API keys and their tokens, in one step;
 	// ErrNotFound when absent.
 	DeleteOrg(ctx context.Context, name string) error
+}
 
+// APIKeyStore keeps API keys.
+type APIKeyStore interface {
 	// CreateAPIKey stores an API key; ErrExists when (k.Org, k.Name) is taken,
 	// ErrNotFound when the org does not exist. The key's token is created separately
 	// (CreateToken, before this call, with ID k.TokenID).
@@ -192,7 +245,10 @@ type Store interface {
 	// DeleteAPIKey deletes a key and its token (TokenID), in one step, so the key is
 	// refused at once (ID2); ErrNotFound when absent.
 	DeleteAPIKey(ctx context.Context, org, name string) error
+}
 
+// SessionStore keeps login sessions.
+type SessionStore interface {
 	// CreateSession stores a session; ErrExists when the id is taken.
 	CreateSession(ctx context.Context, s Session) error
 	// GetSession returns a session, revoked or not; ErrNotFound when absent. Callers
@@ -209,7 +265,10 @@ type Store interface {
 	// AddSessionToken records tokenID as one of the session's access tokens;
 	// ErrNotFound when absent.
 	AddSessionToken(ctx context.Context, id, tokenID string) error
+}
 
+// AuditStore is the append-only audit log (AU1): there is no way to change or delete an event.
+type AuditStore interface {
 	// AppendAudit appends an event to the audit log. The store assigns its ID (ignoring
 	// e.ID) and sets Time to now when zero. The log is append-only: there is no way to
 	// change or delete an event.
@@ -217,20 +276,21 @@ type Store interface {
 	// ListAudit returns the events matching f, oldest first (by Time, then ID), at most
 	// f.Limit of them (see AuditFilter).
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
-
-	PlatformStore
-
-	// Reset deletes every record except the audit log and the activation record: tokens,
-	// robots, users, orgs, API keys and sessions (platform deactivation, P3;
-	// ClearActivated forgets the activation). The audit log survives because the
-	// deactivation is itself an audited act, and what happened before it must stay
-	// answerable.
-	Reset(ctx context.Context) error
 }
 
 // PlatformStore is the platform's own state (C1): whether it was activated, and named
 // locks that serialise invariant checks across every process sharing the store.
 type PlatformStore interface {
+	ActivationStore
+	// Lock runs fn while holding the lock called name, exclusive across every process
+	// sharing the store (SQL: a row lock held in a transaction; memory: a mutex per
+	// name). fn gets a ctx canceled with ctx. Returns fn's error, or ctx's error when
+	// ctx ends before the lock is taken.
+	Lock(ctx context.Context, name string, fn func(ctx context.Context) error) error
+}
+
+// ActivationStore is the activation record (P1, P3).
+type ActivationStore interface {
 	// MarkActivated records, once, that the platform was activated at at (P1). ErrExists
 	// when it already is. Only ClearActivated (deactivation, P3) reopens it.
 	MarkActivated(ctx context.Context, at time.Time) error
@@ -238,11 +298,6 @@ type PlatformStore interface {
 	Activation(ctx context.Context) (at time.Time, activated bool, err error)
 	// ClearActivated forgets the activation (deactivation, P3); none is not an error.
 	ClearActivated(ctx context.Context) error
-	// Lock runs fn while holding the lock called name, exclusive across every process
-	// sharing the store (SQL: a row lock held in a transaction; memory: a mutex per
-	// name). fn gets a ctx canceled with ctx. Returns fn's error, or ctx's error when
-	// ctx ends before the lock is taken.
-	Lock(ctx context.Context, name string, fn func(ctx context.Context) error) error
 }
 
 // auditLimit returns the number of events ListAudit returns for limit.
