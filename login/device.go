@@ -14,6 +14,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
+	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 const (
@@ -61,7 +62,7 @@ func (s *Service) BeginDevice(ctx context.Context, issuer string) (DeviceStart, 
 	}
 	handle := randomString(32)
 	p := &pending{kind: flowDevice, issuer: is, deviceCode: da.DeviceCode, interval: interval, expires: now.Add(life)}
-	if err := s.addPending("handle:"+handle, p); err != nil {
+	if err := s.addPending(ctx, "handle:"+handle, p); err != nil {
 		return DeviceStart{}, err
 	}
 	return DeviceStart{Mode: ModeDevice, Handle: handle, UserCode: da.UserCode, VerificationURI: da.VerificationURI,
@@ -73,26 +74,31 @@ func (s *Service) BeginDevice(ctx context.Context, issuer string) (DeviceStart, 
 // faster than the interval (which then grows by 5 s). Denied or expired logins, and
 // unknown handles, are refused; the handle is spent once the login succeeds or fails.
 func (s *Service) PollDevice(ctx context.Context, handle string) (Result, error) {
-	key := "handle:" + handle
-	s.mu.Lock()
-	p, ok := s.pending[key]
+	name := "handle:" + handle
+	p, err := s.getPending(ctx, name, flowDevice)
+	if err != nil {
+		return Result{}, err
+	}
+	if p == nil {
+		return Result{}, s.refuse(ctx, "device", "", "unknown, spent or expired handle", nil)
+	}
 	now := s.cfg.Now()
-	switch {
-	case !ok || p.kind != flowDevice:
-		s.mu.Unlock()
-		return Result{}, s.refuse(ctx, "device", "", "unknown or spent handle", nil)
-	case !now.Before(p.expires):
-		delete(s.pending, key)
-		s.mu.Unlock()
-		return Result{}, s.refuse(ctx, "device", p.issuer.cfg.Name, "device login expired", nil)
-	case now.Before(p.nextPoll):
-		p.interval += slowDownStep
-		p.nextPoll = now.Add(p.interval)
-		s.mu.Unlock()
+	if now.Before(p.nextPoll) {
+		s.slowDown(ctx, name, p, now)
 		return Result{}, slowDownErr()
 	}
-	p.nextPoll = now.Add(p.interval)
-	s.mu.Unlock()
+	// Claim this poll: of two racing polls (on any replica) one moves nextPoll first and
+	// the other is told to slow down.
+	next := now.Add(p.interval)
+	switch err := s.states.UpdateLoginPoll(ctx, pendingKey(name), p.nextPoll, next, p.interval); {
+	case errors.Is(err, store.ErrConflict):
+		return Result{}, slowDownErr()
+	case errors.Is(err, store.ErrNotFound):
+		return Result{}, s.refuse(ctx, "device", p.issuer.cfg.Name, "handle spent", nil)
+	case err != nil:
+		return Result{}, storeUnavailable(err)
+	}
+	p.nextPoll = next
 
 	is := p.issuer
 	prov, err := s.provider(ctx, is)
@@ -105,20 +111,19 @@ func (s *Service) PollDevice(ctx context.Context, handle string) (Result, error)
 	case errors.As(err, &te) && te.Code == "authorization_pending":
 		return Result{}, pendingErr()
 	case errors.As(err, &te) && te.Code == "slow_down":
-		s.mu.Lock()
-		p.interval += slowDownStep
-		p.nextPoll = now.Add(p.interval)
-		s.mu.Unlock()
+		s.slowDown(ctx, name, p, now)
 		return Result{}, slowDownErr()
 	case errors.As(err, &te) && te.Status < 500:
-		s.dropPending(key)
+		_, _ = s.takePending(ctx, name, flowDevice)
 		return Result{}, s.refuse(ctx, "device", is.cfg.Name, "token endpoint refused the device code: "+te.Code, nil)
 	case err != nil:
 		s.log.WarnContext(ctx, "login: token endpoint failed", "flow", "device", "issuer", is.cfg.Name, "error", err)
 		return Result{}, apperr.New(apperr.Unavailable, "issuer_unavailable",
 			"the identity provider %q failed; try again later", is.cfg.Name)
 	}
-	s.dropPending(key)
+	if taken, err := s.takePending(ctx, name, flowDevice); err != nil || taken == nil {
+		return Result{}, s.refuse(ctx, "device", is.cfg.Name, "handle spent by a concurrent poll", err)
+	}
 	if tok.IDToken == "" {
 		return Result{}, s.refuse(ctx, "device", is.cfg.Name, "token response has no id_token", nil)
 	}
@@ -129,10 +134,14 @@ func (s *Service) PollDevice(ctx context.Context, handle string) (Result, error)
 	return s.login(ctx, is, who)
 }
 
-func (s *Service) dropPending(key string) {
-	s.mu.Lock()
-	delete(s.pending, key)
-	s.mu.Unlock()
+// slowDown grows the polling interval of the device login under name by slowDownStep
+// (RFC 8628 3.5). A racing change wins: the interval then grows once, not twice.
+func (s *Service) slowDown(ctx context.Context, name string, p *pending, now time.Time) {
+	interval := p.interval + slowDownStep
+	if err := s.states.UpdateLoginPoll(ctx, pendingKey(name), p.nextPoll, now.Add(interval), interval); err != nil &&
+		!errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
+		s.log.WarnContext(ctx, "login: could not record a slower polling interval", "error", err)
+	}
 }
 
 type tokenResponse struct {

@@ -122,7 +122,8 @@ func (k flowKind) String() string {
 	return [...]string{"browser", "copy_code", "device"}[k]
 }
 
-// pending is a started login waiting for its user; it is used at most once.
+// pending is a started login waiting for its user; it is used at most once. It lives in
+// the store (store.LoginState), so that any replica can finish it.
 type pending struct {
 	kind     flowKind
 	issuer   *issuerState
@@ -150,14 +151,18 @@ type Service struct {
 	minter   Minter
 	onLogin  OnLogin
 	log      *slog.Logger
-
-	mu      sync.Mutex
-	pending map[string]*pending // "state:<state>" (browser) or "handle:<handle>"
+	// states keeps the logins in progress under pendingKey("state:"+state) (browser)
+	// or pendingKey("handle:"+handle): the store of sessions when it is
+	// StoreSessions, so that every replica sharing it can finish them.
+	states store.LoginStateStore
 }
 
 // New returns a login service. It discovers every issuer now; an issuer that does not
 // answer is logged and discovered again when it is next used, so it cannot prevent the
 // start. sessions defaults to StoreSessions(store.NewMemory()); onLogin may be nil.
+// Logins in progress are kept in the store of StoreSessions (so a login begun on one
+// replica finishes on another sharing the database), or in memory with another
+// SessionStore.
 func New(ctx context.Context, cfg Config, sessions SessionStore, minter Minter, onLogin OnLogin) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -169,8 +174,12 @@ func New(ctx context.Context, cfg Config, sessions SessionStore, minter Minter, 
 	if sessions == nil {
 		sessions = StoreSessions(store.NewMemory())
 	}
+	var states store.LoginStateStore = store.NewMemory()
+	if ss, ok := sessions.(storeSessions); ok {
+		states = ss.st
+	}
 	s := &Service{cfg: cfg, byName: map[string]*issuerState{}, sessions: sessions, minter: minter,
-		onLogin: onLogin, log: cfg.Logger, pending: map[string]*pending{}}
+		onLogin: onLogin, log: cfg.Logger, states: states}
 	for _, is := range cfg.Issuers {
 		st := &issuerState{cfg: is}
 		s.issuers = append(s.issuers, st)
@@ -272,41 +281,10 @@ func (s *Service) beginCode(ctx context.Context, name string, kind flowKind) (au
 		handle = randomString(32)
 		key = "handle:" + handle
 	}
-	if err := s.addPending(key, &pending{kind: kind, issuer: is, verifier: verifier, nonce: nonce, expires: expires}); err != nil {
+	if err := s.addPending(ctx, key, &pending{kind: kind, issuer: is, verifier: verifier, nonce: nonce, expires: expires}); err != nil {
 		return "", "", time.Time{}, err
 	}
 	return authURL, handle, expires, nil
-}
-
-func (s *Service) addPending(key string, p *pending) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.cfg.Now()
-	for k, v := range s.pending {
-		if !now.Before(v.expires) {
-			delete(s.pending, k)
-		}
-	}
-	if len(s.pending) >= MaxPending {
-		return apperr.New(apperr.RateLimited, "rate_limited", "too many logins in progress; try again later")
-	}
-	s.pending[key] = p
-	return nil
-}
-
-// takePending removes and returns the live pending login under key if it is of kind.
-func (s *Service) takePending(key string, kind flowKind) *pending {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, ok := s.pending[key]
-	if !ok || p.kind != kind {
-		return nil
-	}
-	delete(s.pending, key)
-	if !s.cfg.Now().Before(p.expires) {
-		return nil
-	}
-	return p
 }
 
 // FinishBrowser completes a browser login from the callback's state and code. The state
@@ -317,7 +295,10 @@ func (s *Service) FinishBrowser(ctx context.Context, state, code string) (Result
 	if code == "" {
 		return Result{}, apperr.InvalidField("code", "required")
 	}
-	p := s.takePending("state:"+state, flowBrowser)
+	p, err := s.takePending(ctx, "state:"+state, flowBrowser)
+	if err != nil {
+		return Result{}, err
+	}
 	if state == "" || p == nil {
 		return Result{}, s.refuse(ctx, "browser", "", "unknown, expired or already used state", nil)
 	}
@@ -331,7 +312,10 @@ func (s *Service) FinishCopiedCode(ctx context.Context, handle, code string) (Re
 	if code == "" {
 		return Result{}, apperr.InvalidField("code", "required")
 	}
-	p := s.takePending("handle:"+handle, flowCopyCode)
+	p, err := s.takePending(ctx, "handle:"+handle, flowCopyCode)
+	if err != nil {
+		return Result{}, err
+	}
 	if handle == "" || p == nil {
 		return Result{}, s.refuse(ctx, "copy_code", "", "unknown, expired or already used handle", nil)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/tests/harness"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -658,5 +659,7 @@ func FuzzUnverifiedIssuer(f *testing.F) {
 func TestMain(m *testing.M) {
 	// zitadel's provider logs every refused request through the default logger.
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	os.Exit(m.Run())
+	code := m.Run()
+	harness.Cleanup() // PostgreSQL of TestLoginAcrossReplicas
+	os.Exit(code)
 }

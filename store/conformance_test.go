@@ -73,6 +73,8 @@ func testStore(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Audit", func(t *testing.T) { testAudit(t, newStore(t)) })
 	t.Run("Reset", func(t *testing.T) { testReset(t, newStore(t)) })
 	t.Run("Activation", func(t *testing.T) { testActivation(t, newStore(t)) })
+	t.Run("LoginStates", func(t *testing.T) { testLoginStates(t, newStore(t)) })
+	t.Run("LoginTakeRace", func(t *testing.T) { testLoginTakeRace(t, newStore(t)) })
 	t.Run("InTx", func(t *testing.T) { testInTx(t, newStore) })
 	t.Run("TxRollback", func(t *testing.T) { testTxRollback(t, newStore(t)) })
 	t.Run("TxSerializable", func(t *testing.T) { testTxSerializable(t, newStore(t)) })

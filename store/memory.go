@@ -246,3 +246,33 @@ func (m *Memory) ClearActivated(ctx context.Context) error {
 	defer m.mu.Unlock()
 	return m.d.ClearActivated(ctx)
 }
+
+func (m *Memory) CreateLoginState(ctx context.Context, l LoginState) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.d.CreateLoginState(ctx, l)
+}
+
+func (m *Memory) TakeLoginState(ctx context.Context, key string, now time.Time) (LoginState, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.d.TakeLoginState(ctx, key, now)
+}
+
+func (m *Memory) GetLoginState(ctx context.Context, key string, now time.Time) (LoginState, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.d.GetLoginState(ctx, key, now)
+}
+
+func (m *Memory) UpdateLoginPoll(ctx context.Context, key string, prevNextPoll, nextPoll time.Time, interval time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.d.UpdateLoginPoll(ctx, key, prevNextPoll, nextPoll, interval)
+}
+
+func (m *Memory) PurgeLoginStates(ctx context.Context, now time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.d.PurgeLoginStates(ctx, now)
+}

@@ -20,6 +20,7 @@ type memData struct {
 	orgs     map[string]Org
 	apiKeys  map[apiKeyID]APIKey
 	sessions map[string]Session
+	logins   map[string]LoginState
 	audit    []AuditEvent // in ID order; never shrinks
 	auditID  int64
 	// activatedAt is the activation record (nil: not activated); Reset keeps it.
@@ -40,6 +41,7 @@ func (d *memData) wipe() {
 	d.orgs = map[string]Org{}
 	d.apiKeys = map[apiKeyID]APIKey{}
 	d.sessions = map[string]Session{}
+	d.logins = map[string]LoginState{}
 }
 
 // record adds f to the undo log, when there is one.
@@ -405,4 +407,54 @@ func (d *memData) ClearActivated(_ context.Context) error {
 	d.record(func() { d.activatedAt = old })
 	d.activatedAt = nil
 	return nil
+}
+
+func (d *memData) CreateLoginState(_ context.Context, l LoginState) error {
+	if _, ok := d.logins[l.Key]; ok {
+		return ErrExists
+	}
+	setKey(d.undo, d.logins, l.Key, l)
+	return nil
+}
+
+func (d *memData) TakeLoginState(_ context.Context, key string, now time.Time) (LoginState, error) {
+	l, ok := d.logins[key]
+	if !ok {
+		return LoginState{}, ErrNotFound
+	}
+	delKey(d.undo, d.logins, key)
+	if !now.Before(l.ExpiresAt) {
+		return LoginState{}, ErrNotFound
+	}
+	return l, nil
+}
+
+func (d *memData) GetLoginState(_ context.Context, key string, now time.Time) (LoginState, error) {
+	l, ok := d.logins[key]
+	if !ok || !now.Before(l.ExpiresAt) {
+		return LoginState{}, ErrNotFound
+	}
+	return l, nil
+}
+
+func (d *memData) UpdateLoginPoll(_ context.Context, key string, prevNextPoll, nextPoll time.Time, interval time.Duration) error {
+	l, ok := d.logins[key]
+	if !ok {
+		return ErrNotFound
+	}
+	if !l.NextPoll.Equal(prevNextPoll) {
+		return ErrConflict
+	}
+	l.NextPoll, l.Interval = nextPoll, interval
+	setKey(d.undo, d.logins, key, l)
+	return nil
+}
+
+func (d *memData) PurgeLoginStates(_ context.Context, now time.Time) (int, error) {
+	for k, l := range d.logins {
+		if !now.Before(l.ExpiresAt) {
+			delKey(d.undo, d.logins, k)
+		}
+	}
+	return len(d.logins), nil
 }

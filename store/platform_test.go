@@ -130,10 +130,13 @@ func testReset(t *testing.T, s store.Store) {
 	require.NoError(t, s.CreateAPIKey(ctx, store.APIKey{Org: "acme", Name: "etl", TokenID: "k", CreatedAt: t0, ExpiresAt: at(time.Hour)}))
 	require.NoError(t, s.CreateSession(ctx, store.Session{ID: "s", Subject: "user:alice@example.com", RefreshHash: []byte("r"), CreatedAt: t0, ExpiresAt: at(time.Hour)}))
 	require.NoError(t, s.AppendAudit(ctx, store.AuditEvent{Time: t0, Actor: "robot:ci", Action: "token.mint", Outcome: "ok"}))
+	require.NoError(t, s.CreateLoginState(ctx, store.LoginState{Key: "l", Flow: "browser", Issuer: "g", ExpiresAt: at(time.Hour)}))
 	_, err = s.GetToken(ctx, "t") // cached, for NewCached
 	require.NoError(t, err)
 
 	require.NoError(t, s.Reset(ctx))
+	_, err = s.GetLoginState(ctx, "l", t0)
+	require.ErrorIs(t, err, store.ErrNotFound, "Reset forgets logins in progress")
 	require.NoError(t, s.AppendAudit(ctx, store.AuditEvent{Time: at(time.Second), Actor: "robot:ci", Action: "platform.deactivate", Outcome: "ok"}))
 
 	_, err = s.GetToken(ctx, "t")

@@ -230,7 +230,7 @@ func newTxRecords(tx pgx.Tx) *sqlRecords {
 func (s *SQL) Reset(ctx context.Context) error {
 	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
 		// api_keys before orgs (foreign key). audit_events is kept on purpose.
-		for _, table := range []string{"api_keys", "orgs", "sessions", "users", "tokens", "robots"} {
+		for _, table := range []string{"api_keys", "orgs", "sessions", "login_states", "users", "tokens", "robots"} {
 			if _, err := tx.Exec(ctx, "DELETE FROM "+table+" WHERE true"); err != nil {
 				return err
 			}

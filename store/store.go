@@ -107,6 +107,22 @@ type Session struct {
 	RevokedAt      *time.Time
 }
 
+// LoginState is a login in progress (browser, copy-code or device flow), kept until it
+// is taken once or expires. Key is the SHA-256 (hex) of the state or handle that names
+// the login, never the secret itself. Verifier and DeviceCode must be kept as they are
+// to finish the login; they live at most until ExpiresAt (minutes).
+type LoginState struct {
+	Key        string
+	Flow       string // "browser", "copy_code" or "device"
+	Issuer     string // the issuer's configured name
+	Verifier   string // PKCE verifier (code flows)
+	Nonce      string // code flows
+	DeviceCode string // device flow
+	Interval   time.Duration
+	NextPoll   time.Time // device flow: polling earlier is too fast
+	ExpiresAt  time.Time
+}
+
 // AuditEvent is one entry of the append-only audit log (AU1). Details never hold secrets.
 type AuditEvent struct {
 	ID      int64 // assigned by the store; ignored by AppendAudit
@@ -147,11 +163,13 @@ type Store interface {
 	OrgStore
 	APIKeyStore
 	SessionStore
+	LoginStateStore
 	AuditStore
 	PlatformStore
 
 	// Reset deletes every record except the audit log and the activation record: tokens,
-	// robots, users, orgs, API keys and sessions (platform deactivation, P3;
+	// robots, users, orgs, API keys, sessions and logins in progress (platform
+	// deactivation, P3;
 	// ClearActivated forgets the activation). The audit log survives because the
 	// deactivation is itself an audited act, and what happened before it must stay
 	// answerable.
@@ -173,6 +191,7 @@ type Tx interface {
 	OrgStore
 	APIKeyStore
 	SessionStore
+	LoginStateStore
 	AuditStore
 	ActivationStore
 }
@@ -265,6 +284,26 @@ type SessionStore interface {
 	// AddSessionToken records tokenID as one of the session's access tokens;
 	// ErrNotFound when absent.
 	AddSessionToken(ctx context.Context, id, tokenID string) error
+}
+
+// LoginStateStore keeps logins in progress, so that a login begun on one replica can
+// finish on another (issue 8.6).
+type LoginStateStore interface {
+	// CreateLoginState stores l; ErrExists when l.Key is taken.
+	CreateLoginState(ctx context.Context, l LoginState) error
+	// TakeLoginState deletes the login under key and returns it, once: of concurrent
+	// takers only one gets it. ErrNotFound when absent or expired at now (an expired one
+	// is deleted too).
+	TakeLoginState(ctx context.Context, key string, now time.Time) (LoginState, error)
+	// GetLoginState returns the login under key; ErrNotFound when absent or expired at
+	// now.
+	GetLoginState(ctx context.Context, key string, now time.Time) (LoginState, error)
+	// UpdateLoginPoll sets the polling interval and next poll of the login under key if
+	// and only if its NextPoll is still prevNextPoll (compare-and-swap, Equal);
+	// ErrConflict otherwise, ErrNotFound when absent.
+	UpdateLoginPoll(ctx context.Context, key string, prevNextPoll, nextPoll time.Time, interval time.Duration) error
+	// PurgeLoginStates deletes the logins expired at now and returns how many remain.
+	PurgeLoginStates(ctx context.Context, now time.Time) (remaining int, err error)
 }
 
 // AuditStore is the append-only audit log (AU1): there is no way to change or delete an event.

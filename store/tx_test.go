@@ -26,6 +26,7 @@ func testInTx(t *testing.T, newStore func(t *testing.T) store.Store) {
 		"APIKeys":    func(t *testing.T, tx store.Tx) { testAPIKeys(t, tx) },
 		"Sessions":   func(t *testing.T, tx store.Tx) { testSessions(t, tx) },
 		"Audit":      func(t *testing.T, tx store.Tx) { testAudit(t, tx) },
+		"Logins":     func(t *testing.T, tx store.Tx) { testLoginStates(t, tx) },
 		"Activation": func(t *testing.T, tx store.Tx) { testTxActivation(t, tx) },
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -90,6 +91,7 @@ func testTxRollback(t *testing.T, s store.Store) {
 		require.NoError(t, tx.CreateSession(ctx, store.Session{ID: "s", Subject: "user:alice@example.com", RefreshHash: []byte("r"), CreatedAt: t0, ExpiresAt: at(time.Hour)}))
 		require.NoError(t, tx.AppendAudit(ctx, store.AuditEvent{Actor: "robot:ci", Action: "robot.create"}))
 		require.NoError(t, tx.MarkActivated(ctx, t0))
+		require.NoError(t, tx.CreateLoginState(ctx, store.LoginState{Key: "k", Flow: "browser", Issuer: "g", ExpiresAt: at(time.Hour)}))
 		got, err := tx.GetToken(ctx, "new")
 		require.NoError(t, err, "a tx sees its own changes")
 		require.Equal(t, "robot:ci", got.Subject)
@@ -121,6 +123,8 @@ func testTxRollback(t *testing.T, s store.Store) {
 	_, ok, err := s.Activation(ctx)
 	require.NoError(t, err)
 	require.False(t, ok)
+	_, err = s.GetLoginState(ctx, "k", t0)
+	require.ErrorIs(t, err, store.ErrNotFound)
 
 	// A panic in fn applies nothing either, and the store stays usable.
 	require.Panics(t, func() {
