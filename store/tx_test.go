@@ -125,16 +125,21 @@ func testTxRollback(t *testing.T, s store.Store) {
 	require.False(t, ok)
 	_, err = s.GetLoginState(ctx, "k", t0)
 	require.ErrorIs(t, err, store.ErrNotFound)
+	testTxPanic(t, s)
+}
 
-	// A panic in fn applies nothing either, and the store stays usable.
+// testTxPanic: a panic in fn applies nothing either, and the store stays usable.
+func testTxPanic(t *testing.T, s store.Store) {
+	ctx := context.Background()
 	require.Panics(t, func() {
 		_ = s.WithTx(ctx, func(tx store.Tx) error {
 			require.NoError(t, tx.CreateRobot(ctx, store.Robot{Name: "panic", CreatedAt: t0}))
 			panic("boom")
 		})
 	})
-	_, err = s.GetRobot(ctx, "panic")
+	_, err := s.GetRobot(ctx, "panic")
 	require.ErrorIs(t, err, store.ErrNotFound)
+	require.NoError(t, s.CreateRobot(ctx, store.Robot{Name: "after", CreatedAt: t0}))
 }
 
 // testTxSerializable: concurrent transactions that each read the robots and add the next
