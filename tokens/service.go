@@ -142,7 +142,9 @@ func (s *Service) TTL(requested time.Duration, adminPower bool) (time.Duration, 
 
 // Prepare validates req and returns a new token and the record to store for it, without
 // storing it: for callers that must order the write among others (an API key's token is
-// stored last, so that a crash leaves nothing usable).
+// stored last, so that a crash leaves nothing usable). With a Parent it records the
+// parent and caps the expiry, but does not walk the parent's ancestors as Mint does;
+// Verify refuses the token anyway once any of them is gone.
 func (s *Service) Prepare(req MintRequest) (Minted, store.Token, error) {
 	ttl, err := s.TTL(req.TTL, req.AdminPower)
 	if err != nil {
