@@ -10,7 +10,9 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-func (e *spiceEngine) checkRequest(req CheckRequest) (*v1.CheckPermissionRequest, error) {
+// checkRequest builds the SpiceDB request of req; st is the view of revisions it is
+// answered under when req names no consistency.
+func checkRequest(req CheckRequest, st *revState) (*v1.CheckPermissionRequest, error) {
 	res, err := objectProto(req.Resource)
 	if err != nil {
 		return nil, fmt.Errorf("resource %q: %w", req.Resource.String(), err)
@@ -26,7 +28,7 @@ func (e *spiceEngine) checkRequest(req CheckRequest) (*v1.CheckPermissionRequest
 		return nil, fmt.Errorf("%w: subject %q: a wildcard cannot be checked", ErrInvalid, req.Subject.String())
 	}
 	return &v1.CheckPermissionRequest{
-		Consistency: e.consistency(req.Consistency),
+		Consistency: consistencyAt(req.Consistency, st),
 		Resource:    res,
 		Permission:  req.Permission,
 		Subject:     sub,
@@ -36,15 +38,15 @@ func (e *spiceEngine) checkRequest(req CheckRequest) (*v1.CheckPermissionRequest
 // Check answers one permission check. Checks that ask for no particular consistency are
 // served from the check cache when they can be.
 func (e *spiceEngine) Check(ctx context.Context, req CheckRequest) (CheckResult, error) {
+	st := e.seen.load()
 	cacheable := e.cache != nil && req.Consistency == (Consistency{})
 	key := checkKey{resource: req.Resource, permission: req.Permission, subject: req.Subject}
-	gen := e.lastWrite.Load()
 	if cacheable {
-		if r, ok := e.cache.get(key, gen); ok {
+		if r, ok := e.cache.get(key, st); ok {
 			return r, nil
 		}
 	}
-	pr, err := e.checkRequest(req)
+	pr, err := checkRequest(req, st)
 	if err != nil {
 		return CheckResult{}, err
 	}
@@ -57,7 +59,7 @@ func (e *spiceEngine) Check(ctx context.Context, req CheckRequest) (CheckResult,
 		CheckedAt: resp.GetCheckedAt().GetToken(),
 	}
 	if cacheable && resp.GetPermissionship() != v1.CheckPermissionResponse_PERMISSIONSHIP_CONDITIONAL_PERMISSION {
-		e.cache.put(key, gen, e.lastWrite.Load(), r)
+		e.cache.put(key, st, e.seen.load(), r, st.cacheTTL(e.seen.local))
 	}
 	return r, nil
 }
@@ -83,7 +85,8 @@ func bulkConsistency(reqs []CheckRequest) Consistency {
 // CheckBulk answers many checks with CheckBulkPermissions, in order.
 func (e *spiceEngine) CheckBulk(ctx context.Context, reqs []CheckRequest) ([]BulkResult, error) {
 	results := make([]BulkResult, len(reqs))
-	cons := e.consistency(bulkConsistency(reqs))
+	st := e.seen.load()
+	cons := consistencyAt(bulkConsistency(reqs), st)
 	var items []*v1.CheckBulkPermissionsRequestItem
 	var index []int
 	flush := func() error {
@@ -112,7 +115,7 @@ func (e *spiceEngine) CheckBulk(ctx context.Context, reqs []CheckRequest) ([]Bul
 		return nil
 	}
 	for i, r := range reqs {
-		pr, err := e.checkRequest(r)
+		pr, err := checkRequest(r, st)
 		if err != nil {
 			results[i].Err = err
 			continue

@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse-dev/gatehouse/tests/harness"
 )
 
 // One embedded engine (memory datastore, gatehouse.zed) is shared by the tests; each
@@ -28,6 +30,7 @@ func TestMain(m *testing.M) {
 	if sharedEngine != nil {
 		_ = sharedEngine.Close()
 	}
+	harness.Cleanup()
 	os.Exit(code)
 }
 
@@ -504,7 +507,7 @@ func indexOf(s, sub string) int {
 
 func TestRemoteUnavailableAndMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	remote, err := NewRemote(context.Background(), RemoteConfig{Endpoint: "127.0.0.1:1", Token: "k", Insecure: true})
+	remote, err := dialRemote(RemoteConfig{Endpoint: "127.0.0.1:1", Token: "k", Insecure: true})
 	require.NoError(t, err)
 	defer remote.Close()
 	ri := Instrument(remote, reg)

@@ -30,7 +30,7 @@ const (
 // an intersection or exclusion only the first operand (the grant proper, not the
 // platform/org "open" gates) is shown, once every operand has been seen to hold.
 func (e *spiceEngine) Explain(ctx context.Context, req CheckRequest) (Explanation, error) {
-	pr, err := e.checkRequest(req)
+	pr, err := checkRequest(req, e.seen.load())
 	if err != nil {
 		return Explanation{}, err
 	}

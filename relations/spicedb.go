@@ -3,8 +3,6 @@ package relations
 import (
 	"errors"
 	"sync"
-	"sync/atomic"
-	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/grpc"
@@ -20,26 +18,25 @@ type spiceEngine struct {
 	// maxUpdates is the largest number of updates sent in one write by Import.
 	maxUpdates int
 
-	// lastWrite is the token of this engine's newest write. Requests that ask for no
-	// particular consistency are answered at least as fresh as it, so a process always
-	// sees its own writes: a removed member or admin loses access at the next check
-	// (O3, P2), while checks between writes still hit SpiceDB's caches.
-	lastWrite atomic.Pointer[v1.ZedToken]
+	// seen is the newest revision this engine has seen: its own writes, and the
+	// changes its watch delivers. Requests that ask for no particular consistency are
+	// answered at least as fresh as it (or at the newest revision when the engine may
+	// not know every change), so a process always sees its own writes at once and
+	// another replica's within StaleBound (O3, P2, ID2).
+	seen *tracker
+	// watch follows a shared datastore's changes (embedded on SQL only); nil otherwise.
+	watch *watcher
 
-	// cache answers repeated checks between writes; nil disables it.
+	// cache answers repeated checks between changes; nil disables it.
 	cache *checkCache
 
 	closeOnce sync.Once
 	closeErr  error
-	stop      func() error // embedded only: stops the server and waits for it
+	closers   []func() error // run in order by Close: watch, server, datastore
 }
 
-// Check cache bounds: answers are kept at most this long (how late another process's
-// write may be seen, on top of SpiceDB's own 5 s revision quantization) and this many at once.
-const (
-	defaultCheckCacheTTL  = 2 * time.Second
-	defaultCheckCacheSize = 200_000
-)
+// Check cache size: at most this many answers are kept at once.
+const defaultCheckCacheSize = 200_000
 
 // PermissionsClient returns the SpiceDB gRPC client under e (unwrapping Instrument), for
 // benchmarks that compare Gatehouse with SpiceDB itself.
@@ -54,20 +51,19 @@ func PermissionsClient(e Engine) (v1.PermissionsServiceClient, bool) {
 	return se.perms, true
 }
 
-// noteWrite records token as the newest write.
-func (e *spiceEngine) noteWrite(token *v1.ZedToken) {
-	if token.GetToken() != "" {
-		e.lastWrite.Store(token)
-	}
+// noteWrite records the token of a write of this engine.
+func (e *spiceEngine) noteWrite(token *v1.ZedToken) { e.seen.noteToken(token) }
+
+// consistency returns the SpiceDB consistency for c. A request that names none is
+// answered at least as fresh as the newest revision seen (see tracker).
+func (e *spiceEngine) consistency(c Consistency) *v1.Consistency {
+	return consistencyAt(c, e.seen.load())
 }
 
-// consistency returns the SpiceDB consistency for c: the default is at least as fresh as
-// this engine's newest write, or minimize latency before any write.
-func (e *spiceEngine) consistency(c Consistency) *v1.Consistency {
-	if !c.Full && c.AtLeastAsFresh == "" {
-		if lw := e.lastWrite.Load(); lw != nil {
-			return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: lw}}
-		}
+// consistencyAt is consistency under the view st.
+func consistencyAt(c Consistency, st *revState) *v1.Consistency {
+	if c == (Consistency{}) {
+		return st.consistency()
 	}
 	return consistencyProto(c)
 }
@@ -81,25 +77,24 @@ const (
 
 var _ Engine = (*spiceEngine)(nil)
 
-func newSpiceEngine(conn *grpc.ClientConn, stop func() error) *spiceEngine {
+func newSpiceEngine(conn *grpc.ClientConn, seen *tracker) *spiceEngine {
 	return &spiceEngine{
 		conn:       conn,
 		perms:      v1.NewPermissionsServiceClient(conn),
 		schema:     v1.NewSchemaServiceClient(conn),
 		maxUpdates: defaultMaxUpdates,
-		stop:       stop,
-		cache:      newCheckCache(defaultCheckCacheTTL, defaultCheckCacheSize),
+		seen:       seen,
+		cache:      newCheckCache(defaultCheckCacheSize),
 	}
 }
 
-// NewEmbedded starts an in-process SpiceDB and returns an Engine on it. For postgres
-
-// Close closes the connection and, for the embedded engine, stops the server.
+// Close closes the connection and, for the embedded engine, stops the watch, the
+// server and the datastore.
 func (e *spiceEngine) Close() error {
 	e.closeOnce.Do(func() {
 		err := e.conn.Close()
-		if e.stop != nil {
-			err = errors.Join(err, e.stop())
+		for _, c := range e.closers {
+			err = errors.Join(err, c())
 		}
 		e.closeErr = err
 	})

@@ -2,9 +2,6 @@ package relations
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"time"
 
@@ -13,9 +10,6 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	datastorecfg "github.com/authzed/spicedb/pkg/cmd/datastore"
-	"github.com/authzed/spicedb/pkg/cmd/server"
-	"github.com/authzed/spicedb/pkg/cmd/util"
-	"github.com/authzed/spicedb/pkg/datastore/migration"
 )
 
 // RemoteConfig configures an Engine backed by a remote SpiceDB.
@@ -66,9 +60,29 @@ func (c EmbeddedConfig) engine() string {
 	return c.DatastoreEngine
 }
 
-// NewRemote returns an Engine talking to a remote SpiceDB. It does not dial eagerly:
-// use Ready to know whether SpiceDB answers.
+// NewRemote returns an Engine talking to a remote SpiceDB, once SpiceDB answers. It
+// honours ctx: when ctx is canceled or expires before SpiceDB answers, NewRemote
+// returns at once with an error that wraps ErrUnavailable and ctx's error. Give it a
+// deadline: without one it waits for as long as SpiceDB does not answer.
+//
+// Tokens of a remote SpiceDB cannot be compared here and its changes are not watched,
+// so requests that name no consistency are read at the newest revision and check
+// answers are cached at most fallbackCacheTTL (see StaleBound).
 func NewRemote(ctx context.Context, cfg RemoteConfig) (Engine, error) {
+	e, err := dialRemote(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitReady(ctx, e, nil); err != nil {
+		_ = e.Close()
+		return nil, fmt.Errorf("remote SpiceDB %q: %w", cfg.Endpoint, err)
+	}
+	return e, nil
+}
+
+// dialRemote returns an engine on a connection to the remote SpiceDB, without waiting
+// for it to answer.
+func dialRemote(cfg RemoteConfig) (*spiceEngine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -92,96 +106,26 @@ func NewRemote(ctx context.Context, cfg RemoteConfig) (Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: remote SpiceDB %q: %w", ErrInvalid, cfg.Endpoint, err)
 	}
-	_ = ctx
-	return newSpiceEngine(conn, nil), nil
+	conn.Connect()
+	return newSpiceEngine(conn, newTracker(nil, false)), nil
 }
 
-// and cockroachdb the datastore is migrated to head first. ctx bounds the start only;
-// Close stops the server.
-func NewEmbedded(ctx context.Context, cfg EmbeddedConfig) (Engine, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	engineName := cfg.engine()
-	if engineName != datastorecfg.MemoryEngine {
-		err := migration.Run(ctx, &migration.Config{
-			DatastoreEngine: engineName,
-			DatastoreURI:    cfg.DatastoreURI,
-			Timeout:         10 * time.Minute,
-			BatchSize:       1000,
-		}, "head")
-		if err != nil {
-			return nil, fmt.Errorf("%w: migrating the %s datastore: %w", ErrUnavailable, engineName, err)
-		}
-	}
-
-	keyBytes := make([]byte, 32)
-	if _, err := rand.Read(keyBytes); err != nil {
-		return nil, fmt.Errorf("generating the embedded SpiceDB key: %w", err)
-	}
-	key := hex.EncodeToString(keyBytes)
-
-	srvCfg := server.NewConfigWithOptionsAndDefaults(
-		server.WithGRPCServer(util.GRPCServerConfig{Network: util.BufferedNetwork, Enabled: true}),
-		server.WithPresharedSecureKey(key),
-		server.WithHTTPGateway(util.HTTPServerConfig{HTTPEnabled: false}),
-		server.WithMetricsAPI(util.HTTPServerConfig{HTTPEnabled: false}),
-		server.WithDispatchServer(util.GRPCServerConfig{Enabled: false}),
-		server.WithSilentlyDisableTelemetry(true),
-		server.WithTelemetryEndpoint(""),
-		server.WithMaximumUpdatesPerWrite(defaultMaxUpdates),
-		server.WithDatastoreConfig(*datastorecfg.NewConfigWithOptionsAndDefaults(
-			datastorecfg.WithEngine(engineName),
-			datastorecfg.WithURI(cfg.DatastoreURI),
-		)),
-	)
-	rs, err := srvCfg.Complete(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("%w: starting embedded SpiceDB: %w", ErrUnavailable, err)
-	}
-
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan error, 1)
-	go func() { done <- rs.Run(runCtx) }()
-	stop := func() error {
-		cancel()
-		err := <-done
-		if err != nil && !errors.Is(err, context.Canceled) {
-			return fmt.Errorf("stopping embedded SpiceDB: %w", err)
-		}
-		return nil
-	}
-
-	conn, err := rs.NewClient(
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpcutil.WithInsecureBearerToken(key),
-	)
-	if err != nil {
-		_ = stop()
-		return nil, fmt.Errorf("%w: connecting to embedded SpiceDB: %w", ErrUnavailable, err)
-	}
-	e := newSpiceEngine(conn, stop)
-	if engineName == "memory" {
-		// Nothing but this process writes an in-process memory datastore, so an answer
-		// stays right until our next write: keep it for the whole generation.
-		e.cache.ttl = time.Hour
-	}
-
-	// Wait until it answers.
+// waitReady polls e.Ready until SpiceDB answers, ctx ends (the error wraps ctx's), or
+// died delivers (the embedded server stopped; nil for a remote one).
+func waitReady(ctx context.Context, e *spiceEngine, died <-chan error) error {
+	delay := 20 * time.Millisecond
 	for {
 		rerr := e.Ready(ctx)
 		if rerr == nil {
-			return e, nil
+			return nil
 		}
 		select {
-		case err := <-done:
-			_ = conn.Close()
-			cancel()
-			return nil, fmt.Errorf("%w: embedded SpiceDB stopped while starting: %w", ErrUnavailable, err)
+		case err := <-died:
+			return fmt.Errorf("%w: SpiceDB stopped while starting: %w", ErrUnavailable, err)
 		case <-ctx.Done():
-			_ = e.Close()
-			return nil, fmt.Errorf("%w: embedded SpiceDB did not become ready: %w", ErrUnavailable, rerr)
-		case <-time.After(20 * time.Millisecond):
+			return fmt.Errorf("%w: SpiceDB did not answer (%v): %w", ErrUnavailable, rerr, ctx.Err())
+		case <-time.After(delay):
 		}
+		delay = min(2*delay, time.Second)
 	}
 }
