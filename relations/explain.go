@@ -54,10 +54,49 @@ func (e *spiceEngine) Explain(ctx context.Context, req CheckRequest) (Explanatio
 	if err != nil {
 		return ex, nil // best effort: allowed, but no paths
 	}
+	x := newExplainer(e, compiled, pr.Subject, resp)
+	paths, err := x.walk(ctx, pr.Resource.ObjectType, pr.Resource.ObjectId, pr.Permission, 0, map[string]bool{})
+	if err != nil {
+		return Explanation{}, err
+	}
+	ex.Paths = apiPaths(paths)
+	return ex, nil
+}
+
+// apiPaths converts the walked paths to the API's relationships, dropping empty,
+// unconvertible and duplicate ones.
+func apiPaths(paths [][]*v1.Relationship) [][]Relationship {
+	var out [][]Relationship
+	seen := map[string]bool{}
+	for _, p := range paths {
+		apiPath := make([]Relationship, 0, len(p))
+		var sb strings.Builder
+		for _, r := range p {
+			rel, err := relationshipFromProto(r)
+			if err != nil {
+				apiPath = nil
+				break
+			}
+			apiPath = append(apiPath, rel)
+			sb.WriteString(rel.String())
+			sb.WriteByte(' ')
+		}
+		if len(apiPath) == 0 || seen[sb.String()] {
+			continue
+		}
+		seen[sb.String()] = true
+		out = append(out, apiPath)
+	}
+	return out
+}
+
+// newExplainer prepares a walk of the compiled schema for subject, at the revision of
+// the traced check resp, seeded with the trace's answers.
+func newExplainer(e *spiceEngine, compiled *compiler.CompiledSchema, subject *v1.SubjectReference, resp *v1.CheckPermissionResponse) *explainer {
 	x := &explainer{
 		e:       e,
 		defs:    map[string]*core.NamespaceDefinition{},
-		subject: pr.Subject,
+		subject: subject,
 		cons:    &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: resp.GetCheckedAt()}},
 		known:   map[string]bool{},
 		reads:   map[string][]*v1.Relationship{},
@@ -67,32 +106,7 @@ func (e *spiceEngine) Explain(ctx context.Context, req CheckRequest) (Explanatio
 		x.defs[d.GetName()] = d
 	}
 	x.seed(resp.GetDebugTrace().GetCheck())
-	paths, err := x.walk(ctx, pr.Resource.ObjectType, pr.Resource.ObjectId, pr.Permission, 0, map[string]bool{})
-	if err != nil {
-		return Explanation{}, err
-	}
-	seen := map[string]bool{}
-	for _, p := range paths {
-		apiPath := make([]Relationship, 0, len(p))
-		var sb strings.Builder
-		ok := true
-		for _, r := range p {
-			rel, err := relationshipFromProto(r)
-			if err != nil {
-				ok = false
-				break
-			}
-			apiPath = append(apiPath, rel)
-			sb.WriteString(rel.String())
-			sb.WriteByte(' ')
-		}
-		if !ok || len(apiPath) == 0 || seen[sb.String()] {
-			continue
-		}
-		seen[sb.String()] = true
-		ex.Paths = append(ex.Paths, apiPath)
-	}
-	return ex, nil
+	return x
 }
 
 type explainer struct {

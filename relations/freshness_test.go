@@ -112,6 +112,11 @@ func TestReplicaDeleteDeniedWithinBound_ID2_O3(t *testing.T) {
 	}
 	t.Logf("worst delete-to-denied latency across replicas: %s (bound %s)", worst, StaleBound)
 	require.LessOrEqual(t, worst, StaleBound)
+	for _, e := range []Engine{a, b} { // still on the fast path, not fallen back to full reads
+		f, _ := Revision(e)
+		require.True(t, f.Complete)
+		require.NotEmpty(t, f.Token)
+	}
 }
 
 // ID2, O3, fail closed: when replica B's watch stops, B reads the newest data, so a
