@@ -148,3 +148,16 @@ func TestTrackerKeepsNewest_O3(t *testing.T) {
 	require.Same(t, st, e.seen.load(), "an older revision changes nothing")
 	require.True(t, e.seen.load().fresh())
 }
+
+// NewEmbedded honours its context too: canceled, it returns promptly with its error.
+func TestNewEmbeddedHonoursContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	e, err := NewEmbedded(ctx, EmbeddedConfig{})
+	if e != nil {
+		_ = e.Close()
+	}
+	require.ErrorIs(t, err, context.Canceled)
+	require.Less(t, time.Since(start), 5*time.Second)
+}

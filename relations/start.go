@@ -60,10 +60,13 @@ func (c EmbeddedConfig) engine() string {
 	return c.DatastoreEngine
 }
 
+// RemoteReadyTimeout bounds NewRemote's wait for SpiceDB when its ctx has no deadline.
+const RemoteReadyTimeout = 60 * time.Second
+
 // NewRemote returns an Engine talking to a remote SpiceDB, once SpiceDB answers. It
 // honours ctx: when ctx is canceled or expires before SpiceDB answers, NewRemote
-// returns at once with an error that wraps ErrUnavailable and ctx's error. Give it a
-// deadline: without one it waits for as long as SpiceDB does not answer.
+// returns at once with an error that wraps ErrUnavailable and ctx's error. A ctx
+// without a deadline is given RemoteReadyTimeout.
 //
 // Tokens of a remote SpiceDB cannot be compared here and its changes are not watched,
 // so requests that name no consistency are read at the newest revision and check
@@ -72,6 +75,11 @@ func NewRemote(ctx context.Context, cfg RemoteConfig) (Engine, error) {
 	e, err := dialRemote(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, RemoteReadyTimeout)
+		defer cancel()
 	}
 	if err := waitReady(ctx, e, nil); err != nil {
 		_ = e.Close()
