@@ -49,6 +49,7 @@ func (w *watcher) stop() {
 func (w *watcher) run(ctx context.Context) {
 	defer close(w.done)
 	retry := watchRetryMin
+	warned := false
 	for {
 		started, err := w.once(ctx)
 		_ = w.seen.setComplete(ctx, false, nil)
@@ -62,7 +63,10 @@ func (w *watcher) run(ctx context.Context) {
 		var disabled datastore.WatchDisabledError
 		if errors.As(err, &disabled) {
 			wait = watchRetryNoPG
-			w.log.Warn("relations: the datastore does not offer watch (PostgreSQL needs track_commit_timestamp=on); checks read the newest data", "err", err)
+			if !warned {
+				warned = true
+				w.log.Warn("relations: the datastore does not offer watch (PostgreSQL needs track_commit_timestamp=on); checks read the newest data", "err", err)
+			}
 		} else {
 			w.log.Warn("relations: watch on relationship changes stopped; checks read the newest data until it is back", "err", err, "retry_in", wait)
 		}
@@ -101,7 +105,12 @@ func (w *watcher) once(ctx context.Context) (started bool, err error) {
 		select {
 		case ch, ok := <-changes:
 			if !ok {
-				return true, errOrClosed(<-errs)
+				select {
+				case err := <-errs:
+					return true, errOrClosed(err)
+				case <-ctx.Done():
+					return true, ctx.Err()
+				}
 			}
 			if ch.IsCheckpoint && len(w.seen.load().pending) == 0 {
 				// No change: the newest revision seen still stands (a checkpoint only
