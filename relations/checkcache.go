@@ -3,23 +3,21 @@ package relations
 import (
 	"sync"
 	"time"
-
-	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 )
 
 // checkCache remembers the answers to checks that asked for no particular consistency.
-// An answer is kept until this engine's next write (every entry belongs to the write
-// generation it was computed in, so the first check after a write asks SpiceDB again) and
-// at most ttl, which bounds how late a write made by another process is seen: the same
-// bound as SpiceDB's own minimize_latency answers. Data services ask the same questions
-// thousands of times a second; this is what keeps them off the datastore.
+// Every entry belongs to the view of revisions (revState) it was computed under: the
+// first check after any change the engine sees (its own write, or a change delivered
+// by its watch) asks SpiceDB again. An entry also expires after the ttl given with it,
+// which, when the engine may not see every change (see revState.cacheTTL), is the whole
+// bound on how late another process's write is seen. Data services ask the same
+// questions thousands of times a second; this is what keeps them off the datastore.
 type checkCache struct {
-	ttl time.Duration
 	max int
 	now func() time.Time
 
 	mu      sync.RWMutex
-	gen     *v1.ZedToken // the write generation the entries belong to
+	gen     *revState // the view the entries belong to
 	entries map[checkKey]cachedCheck
 }
 
@@ -34,12 +32,12 @@ type cachedCheck struct {
 	expires time.Time
 }
 
-func newCheckCache(ttl time.Duration, max int) *checkCache {
-	return &checkCache{ttl: ttl, max: max, now: time.Now, entries: map[checkKey]cachedCheck{}}
+func newCheckCache(max int) *checkCache {
+	return &checkCache{max: max, now: time.Now, entries: map[checkKey]cachedCheck{}}
 }
 
-// get returns the cached answer for k computed in generation gen.
-func (c *checkCache) get(k checkKey, gen *v1.ZedToken) (CheckResult, bool) {
+// get returns the cached answer for k computed under gen.
+func (c *checkCache) get(k checkKey, gen *revState) (CheckResult, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.gen != gen {
@@ -52,9 +50,9 @@ func (c *checkCache) get(k checkKey, gen *v1.ZedToken) (CheckResult, bool) {
 	return e.result, true
 }
 
-// put stores an answer computed in generation gen, unless a write has happened since
-// (current is the newest generation now).
-func (c *checkCache) put(k checkKey, gen, current *v1.ZedToken, r CheckResult) {
+// put stores an answer computed under gen for ttl, unless a change has been seen since
+// (current is the newest view now).
+func (c *checkCache) put(k checkKey, gen, current *revState, r CheckResult, ttl time.Duration) {
 	if gen != current {
 		return
 	}
@@ -64,5 +62,5 @@ func (c *checkCache) put(k checkKey, gen, current *v1.ZedToken, r CheckResult) {
 		c.gen = gen
 		c.entries = make(map[checkKey]cachedCheck, min(c.max, 1024))
 	}
-	c.entries[k] = cachedCheck{result: r, expires: c.now().Add(c.ttl)}
+	c.entries[k] = cachedCheck{result: r, expires: c.now().Add(ttl)}
 }

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse-dev/gatehouse/tests/harness"
 )
 
 // One embedded engine (memory datastore, gatehouse.zed) is shared by the tests; each
@@ -28,6 +28,7 @@ func TestMain(m *testing.M) {
 	if sharedEngine != nil {
 		_ = sharedEngine.Close()
 	}
+	harness.Cleanup()
 	os.Exit(code)
 }
 
@@ -184,19 +185,25 @@ func TestCheck(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, check(t, e, "repo:ckacl/y", "read", "pipeline:ckacl/p", token))
 
-	// P4: admin-only mode (no unlocked wildcards) shuts members out; admins stay.
+}
+
+// P4: admin-only mode (no unlocked wildcards) shuts members out; admins stay.
+func TestCheckAdminOnlyMode_P4(t *testing.T) {
 	e2 := newEmbedded(t)
 	defer e2.Close()
 	require.NoError(t, e2.WriteSchema(context.Background(), gatehouseSchema(t)))
-	token = write(t, e2,
+	token := write(t, e2,
 		"org:ck#platform@platform:root", "org:ck#repos_open_to@org:ck",
 		"org:ck#member@user:bob@example.com", "repo:ck/x#org@org:ck",
 		"platform:root#admin@robot:admin")
 	require.False(t, check(t, e2, "repo:ck/x", "read", "user:bob@example.com", token))
 	require.True(t, check(t, e2, "repo:ck/x", "write", "robot:admin", token))
+}
 
-	// Unknown permission and bad input are ErrInvalid.
-	_, err = e.Check(context.Background(), CheckRequest{Resource: obj(t, "repo:ck/x"), Permission: "fly", Subject: sub(t, "user:bob@example.com")})
+// Unknown permission and bad input are ErrInvalid.
+func TestCheckInvalid(t *testing.T) {
+	e := engine(t)
+	_, err := e.Check(context.Background(), CheckRequest{Resource: obj(t, "repo:ck/x"), Permission: "fly", Subject: sub(t, "user:bob@example.com")})
 	require.ErrorIs(t, err, ErrInvalid)
 	_, err = e.Check(context.Background(), CheckRequest{Resource: Object{"widget", "x"}, Permission: "read", Subject: sub(t, "user:bob@example.com")})
 	require.ErrorIs(t, err, ErrInvalid)
@@ -325,271 +332,4 @@ func TestExplain(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, ex.Allowed)
 	require.Empty(t, ex.Paths)
-}
-
-func TestWritePreconditionsAndErrors(t *testing.T) {
-	e := engine(t)
-	ctx := context.Background()
-	write(t, e, "org:wp#platform@platform:root", "repo:wp/x#org@org:wp")
-	readAll := func(repo string) []Relationship {
-		got, err := e.Read(ctx, Filter{ResourceType: "repo", ResourceID: repo}, Consistency{Full: true})
-		require.NoError(t, err)
-		return got
-	}
-
-	// MustExist failing: nothing is written.
-	_, err := e.Write(ctx, touches(t, "repo:wp/x#reader@user:bob@example.com"), []Precondition{{
-		Filter: Filter{ResourceType: "repo", ResourceID: "wp/x", Relation: "bucket"}, MustExist: true,
-	}})
-	require.ErrorIs(t, err, ErrPrecondition)
-	require.Len(t, readAll("wp/x"), 1)
-
-	// MustNotExist with a subject filter: the first bucket write passes, a second fails.
-	bucketOnce := []Precondition{{Filter: Filter{ResourceType: "repo", ResourceID: "wp/x", Relation: "bucket", SubjectType: "bucket"}}}
-	_, err = e.Write(ctx, touches(t, "repo:wp/x#bucket@bucket:wp/main"), bucketOnce)
-	require.NoError(t, err)
-	_, err = e.Write(ctx, touches(t, "repo:wp/x#bucket@bucket:wp/other"), bucketOnce)
-	require.ErrorIs(t, err, ErrPrecondition)
-	require.Len(t, readAll("wp/x"), 2)
-
-	// MustExist with a subject filter that matches.
-	_, err = e.Write(ctx, touches(t, "repo:wp/x#reader@user:bob@example.com"), []Precondition{{
-		Filter:    Filter{ResourceType: "repo", ResourceID: "wp/x", Relation: "bucket", SubjectType: "bucket", SubjectID: "wp/main"},
-		MustExist: true,
-	}})
-	require.NoError(t, err)
-
-	// Create of an existing relationship.
-	_, err = e.Write(ctx, []Update{{Operation: OpCreate, Relationship: rel(t, "repo:wp/x#reader@user:bob@example.com")}}, nil)
-	require.ErrorIs(t, err, ErrPrecondition)
-
-	// Invalid relationships: nothing of the write is applied.
-	before := len(readAll("wp/x"))
-	for _, bad := range []string{
-		"repo:wp/x#nonexistent@user:carl@example.com", // relation not in schema
-		"repo:wp/x#reader@bucket:wp/main",             // subject type not allowed
-		"repo:wp/x#read@user:carl@example.com",        // a permission, not a relation
-	} {
-		_, err = e.Write(ctx, touches(t, "repo:wp/x#writer@user:carl@example.com", bad), nil)
-		require.ErrorIs(t, err, ErrInvalid, bad)
-		require.Len(t, readAll("wp/x"), before, bad)
-	}
-	_, err = e.Write(ctx, []Update{{Operation: "upsert", Relationship: rel(t, "repo:wp/x#reader@user:carl@example.com")}}, nil)
-	require.ErrorIs(t, err, ErrInvalid)
-	_, err = e.Read(ctx, Filter{}, Consistency{})
-	require.ErrorIs(t, err, ErrInvalid)
-
-	// DeleteMatching.
-	token, err := e.DeleteMatching(ctx, Filter{ResourceType: "repo", ResourceID: "wp/x"})
-	require.NoError(t, err)
-	require.NotEmpty(t, token)
-	require.Empty(t, readAll("wp/x"))
-}
-
-func TestDeleteMatchingMany(t *testing.T) {
-	e := engine(t)
-	ctx := context.Background()
-	var rels []Relationship
-	for i := range 2500 {
-		rels = append(rels, rel(t, fmt.Sprintf("repo:dm/x#reader@user:u%d@example.com", i)))
-	}
-	n, err := e.Import(ctx, rels)
-	require.NoError(t, err)
-	require.Equal(t, 2500, n)
-	got, err := e.Read(ctx, Filter{ResourceType: "repo", ResourceID: "dm/x"}, Consistency{Full: true})
-	require.NoError(t, err)
-	require.Len(t, got, 2500)
-	_, err = e.DeleteMatching(ctx, Filter{ResourceType: "repo", ResourceID: "dm/x", Relation: "reader", SubjectType: "user"})
-	require.NoError(t, err)
-	got, err = e.Read(ctx, Filter{ResourceType: "repo", ResourceID: "dm/x"}, Consistency{Full: true})
-	require.NoError(t, err)
-	require.Empty(t, got)
-}
-
-func TestConsistencyTokens(t *testing.T) {
-	e := engine(t)
-	// The memory datastore quantizes minimize_latency reads (5s): only a token or a
-	// full-consistency read is sure to see a fresh write.
-	token := write(t, e, "org:ct#platform@platform:root", "org:ct#member@user:bob@example.com")
-	require.True(t, check(t, e, "org:ct", "read", "user:bob@example.com", token))
-	res, err := e.Check(context.Background(), CheckRequest{Resource: obj(t, "org:ct"), Permission: "read", Subject: sub(t, "user:bob@example.com"), Consistency: Consistency{Full: true}})
-	require.NoError(t, err)
-	require.True(t, res.Allowed)
-
-	token, err = e.DeleteMatching(context.Background(), Filter{ResourceType: "org", ResourceID: "ct", Relation: "member"})
-	require.NoError(t, err)
-	require.False(t, check(t, e, "org:ct", "read", "user:bob@example.com", token))
-}
-
-func exportAll(t *testing.T, e Engine) []string {
-	t.Helper()
-	var out []string
-	require.NoError(t, e.Export(context.Background(), func(r Relationship) error {
-		out = append(out, r.String())
-		return nil
-	}))
-	return out
-}
-
-func TestExportImportAndSchema(t *testing.T) {
-	e := engine(t)
-	ctx := context.Background()
-	write(t, e, "org:ei#platform@platform:root", "org:ei#member@sa:etl@ei", "repo:ei/x#bucket@bucket:ei/main",
-		"repo:ei/x#reader@team:ei/t#member")
-	exported := exportAll(t, e)
-	require.Contains(t, exported, "org:ei#member@sa:etl@ei")
-	require.Contains(t, exported, "platform:root#unlocked@user:*")
-
-	// A fresh engine: no schema yet, but ready.
-	e2 := newEmbedded(t)
-	defer e2.Close()
-	require.NoError(t, e2.Ready(ctx))
-	s, err := e2.ReadSchema(ctx)
-	require.NoError(t, err)
-	require.Empty(t, s)
-	require.NoError(t, e2.WriteSchema(ctx, gatehouseSchema(t)))
-	s, err = e2.ReadSchema(ctx)
-	require.NoError(t, err)
-	require.Contains(t, s, "definition repo")
-
-	var rels []Relationship
-	for _, r := range exported {
-		rels = append(rels, rel(t, r))
-	}
-	n, err := e2.Import(ctx, rels)
-	require.NoError(t, err)
-	require.Equal(t, len(rels), n)
-	n, err = e2.Import(ctx, rels) // idempotent
-	require.NoError(t, err)
-	require.Equal(t, len(rels), n)
-	reexported := exportAll(t, e2)
-	require.ElementsMatch(t, exported, reexported)
-
-	// Export stops at fn's first error.
-	stop := fmt.Errorf("stop")
-	calls := 0
-	err = e2.Export(ctx, func(Relationship) error { calls++; return stop })
-	require.ErrorIs(t, err, stop)
-	require.Equal(t, 1, calls)
-
-	// A schema change that would orphan repo#bucket relationships is refused.
-	schema := gatehouseSchema(t)
-	without := removeLine(t, schema, "\trelation bucket: bucket\n")
-	err = e2.WriteSchema(ctx, without)
-	require.ErrorIs(t, err, ErrSchemaConflict)
-	require.ErrorContains(t, err, "bucket")
-	s, err = e2.ReadSchema(ctx)
-	require.NoError(t, err)
-	require.Contains(t, s, "relation bucket: bucket")
-
-	// A broken schema is ErrInvalid.
-	require.ErrorIs(t, e2.WriteSchema(ctx, "definition user {"), ErrInvalid)
-}
-
-func removeLine(t *testing.T, s, line string) string {
-	t.Helper()
-	i := indexOf(s, line)
-	require.GreaterOrEqual(t, i, 0)
-	return s[:i] + s[i+len(line):]
-}
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
-}
-
-func TestRemoteUnavailableAndMetrics(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	remote, err := NewRemote(context.Background(), RemoteConfig{Endpoint: "127.0.0.1:1", Token: "k", Insecure: true})
-	require.NoError(t, err)
-	defer remote.Close()
-	ri := Instrument(remote, reg)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_, err = ri.Check(ctx, CheckRequest{Resource: obj(t, "repo:x/y"), Permission: "read", Subject: sub(t, "user:bob@example.com")})
-	require.ErrorIs(t, err, ErrUnavailable)
-	require.ErrorIs(t, ri.Ready(ctx), ErrUnavailable)
-	require.InDelta(t, 1, counterValue(t, ri.(*instrumented).m.errors.WithLabelValues("check")), 0)
-	require.InDelta(t, 1, counterValue(t, ri.(*instrumented).m.checks.WithLabelValues("error")), 0)
-
-	_, err = NewRemote(context.Background(), RemoteConfig{})
-	require.ErrorIs(t, err, ErrInvalid)
-
-	// The same registry can instrument a second engine (the embedded one).
-	e := Instrument(engine(t), reg)
-	token := write(t, e, "org:mt#platform@platform:root", "org:mt#member@user:bob@example.com")
-	require.True(t, check(t, e, "org:mt", "read", "user:bob@example.com", token))
-	require.False(t, check(t, e, "org:mt", "read", "user:carl@example.com", token))
-	require.InDelta(t, 1, counterValue(t, e.(*instrumented).m.checks.WithLabelValues("true")), 0)
-	require.InDelta(t, 1, counterValue(t, e.(*instrumented).m.checks.WithLabelValues("false")), 0)
-	families, err := reg.Gather()
-	require.NoError(t, err)
-	var names []string
-	for _, f := range families {
-		names = append(names, f.GetName())
-	}
-	require.Contains(t, names, "gatehouse_check_duration_seconds")
-	require.Contains(t, names, "gatehouse_checks_total")
-	require.Contains(t, names, "gatehouse_spicedb_errors_total")
-}
-
-// TestCheckThroughput is informative: it logs checks/sec on the memory engine.
-func TestCheckThroughput(t *testing.T) {
-	if testing.Short() {
-		t.Skip("informative only")
-	}
-	e := engine(t)
-	ctx := context.Background()
-	rels := []Relationship{rel(t, "org:tp#platform@platform:root"), rel(t, "org:tp#repos_open_to@org:tp")}
-	for i := range 1000 {
-		rels = append(rels, rel(t, fmt.Sprintf("org:tp#member@user:u%d@example.com", i%500)))
-		rels = append(rels, rel(t, fmt.Sprintf("repo:tp/r%d#org@org:tp", i%500)))
-	}
-	_, err := e.Import(ctx, rels)
-	require.NoError(t, err)
-	_, err = e.Check(ctx, CheckRequest{Resource: obj(t, "repo:tp/r0"), Permission: "write", Subject: sub(t, "user:u0@example.com"), Consistency: Consistency{Full: true}})
-	require.NoError(t, err)
-
-	const workers = 4
-	run := func(name string, spread int) {
-		deadline := time.Now().Add(time.Second)
-		var wg sync.WaitGroup
-		counts := make([]int, workers)
-		for w := range workers {
-			wg.Go(func() {
-				for i := 0; time.Now().Before(deadline); i++ {
-					_, err := e.Check(ctx, CheckRequest{
-						Resource:   Object{"repo", fmt.Sprintf("tp/r%d", (i*7+w)%spread)},
-						Permission: "write",
-						Subject:    Subject{Object: Object{"user", fmt.Sprintf("u%d@example.com", (i*13+w)%(spread+spread/5))}},
-					})
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					counts[w]++
-				}
-			})
-		}
-		wg.Wait()
-		total := 0
-		for _, c := range counts {
-			total += c
-		}
-		t.Logf("%s: %d checks in 1s with %d workers", name, total, workers)
-	}
-	run("hot set (10 repos x 12 users, mostly cached)", 10)
-	run("spread (500 repos x 600 users, mostly uncached)", 500)
-}
-
-func counterValue(t *testing.T, c prometheus.Counter) float64 {
-	t.Helper()
-	var m dto.Metric
-	require.NoError(t, c.Write(&m))
-	return m.GetCounter().GetValue()
 }

@@ -7,6 +7,29 @@
 // "sa:etl@acme", "repo:acme/raw". SpiceDB object IDs cannot hold "@" or "."; the mapping to
 // stored IDs (EncodeID/DecodeID, and the "sa" -> "serviceaccount" type name) is internal
 // to this package.
+//
+// # Consistency
+//
+// A request that names no Consistency (the hot path) is answered at least as fresh as
+// the newest revision the engine has seen, and repeated checks are served from a cache
+// keyed by that revision. The bound on staleness is StaleBound (1 s):
+//
+//   - A change made through the engine is seen by its next request: a write's token
+//     becomes the newest revision (revisions are compared, so concurrent writes
+//     reporting out of order never move it back).
+//   - Memory datastore: only this engine writes it, so that is every change.
+//   - PostgreSQL or CockroachDB (embedded, shared by replicas): the engine watches the
+//     datastore's relationship and schema changes (SpiceDB's Watch; PostgreSQL must run
+//     with track_commit_timestamp=on) and each change advances the revision and drops
+//     the cached answers. PostgreSQL is polled every 100 ms; the measured latency from
+//     a delete on one replica to a denial on another is about 100 ms.
+//   - Fallback, fail closed: before the watch runs, while it is broken (it restarts
+//     with backoff), when the datastore has no watch, and on a remote SpiceDB (whose
+//     tokens cannot be compared here), requests read at full consistency and a check
+//     answer is cached at most 500 ms.
+//
+// Revision reports the revision seen and whether the engine is on the watched path;
+// the app layer may key its own caches by Freshness.Token.
 package relations
 
 import (
@@ -34,7 +57,8 @@ type Relationship struct {
 	Subject  Subject
 }
 
-// Consistency selects how fresh an answer must be. The zero value minimizes latency.
+// Consistency selects how fresh an answer must be. The zero value is the fast path:
+// cached where possible, and stale by at most StaleBound (see the package doc).
 type Consistency struct {
 	// AtLeastAsFresh is a token from an earlier answer (CheckResult.CheckedAt, a write's
 	// token); when set, the answer reflects at least everything up to it.
