@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse-dev/gatehouse/guard"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/platform"
 	"github.com/gatehouse-dev/gatehouse/relations"
@@ -40,11 +41,13 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	rel, err := relations.NewEmbedded(ctx, relations.EmbeddedConfig{})
+	engine, err := relations.NewEmbedded(ctx, relations.EmbeddedConfig{})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = rel.Close() })
-	require.NoError(t, rel.WriteSchema(ctx, schema.Text))
+	t.Cleanup(func() { _ = engine.Close() })
+	require.NoError(t, engine.WriteSchema(ctx, schema.Text))
 	st := &failingStore{Store: store.NewMemory()}
+	// Every write goes through the guard, as in the server (O2, O4).
+	rel := guard.New(engine, guard.StoreOf(st))
 	tok := tokens.NewService(st, tokens.DefaultConfig())
 	_, err = platform.New(rel, tok, st).Activate(ctx, "robot:admin", 0)
 	require.NoError(t, err)
@@ -93,6 +96,10 @@ func TestMembersAndModes(t *testing.T) {
 	_, err = f.orgs.SetRepoAccess(f.ctx, "acme", "open")
 	require.Equal(t, apperr.Invalid, apperr.KindOf(err))
 
+	err = f.orgs.RemoveMember(f.ctx, "acme", "BOB@example.com")
+	require.Equal(t, apperr.Conflict, apperr.KindOf(err), "O2: the last admin cannot be removed")
+	_, err = f.orgs.SetMember(f.ctx, "acme", "carol@example.com", RoleAdmin)
+	require.NoError(t, err)
 	require.NoError(t, f.orgs.RemoveMember(f.ctx, "acme", "BOB@example.com"))
 	require.False(t, f.can(t, orgObj("acme"), "manage", "user:bob@example.com"), "O3: removal effective at the next check")
 	require.Equal(t, apperr.NotFound, apperr.KindOf(f.orgs.RemoveMember(f.ctx, "acme", "bob@example.com")))
