@@ -23,6 +23,7 @@ package guard
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -151,12 +152,19 @@ func (g *guarded) Write(ctx context.Context, updates []relations.Update, precond
 	n := needsOf(ctx, updates)
 	var token string
 	err := g.locked(ctx, n.locks(), func(ctx context.Context) error {
-		pres, err := g.check(ctx, n, updates, "updates")
-		if err != nil {
-			return err
+		// A failed guard precondition means a writer that does not hold the lock (an
+		// unguarded process) changed what the check read: nothing was applied, so check
+		// again once, which answers with the invariant's own error or succeeds.
+		for attempt := 0; ; attempt++ {
+			pres, err := g.check(ctx, n, updates, "updates")
+			if err != nil {
+				return err
+			}
+			token, err = g.Engine.Write(ctx, updates, append(slices.Clone(preconditions), pres...))
+			if len(pres) == 0 || attempt > 0 || !errors.Is(err, relations.ErrPrecondition) {
+				return err
+			}
 		}
-		token, err = g.Engine.Write(ctx, updates, append(slices.Clone(preconditions), pres...))
-		return err
 	})
 	return token, err
 }
