@@ -250,7 +250,7 @@ func (s *Service) AddAdmin(ctx context.Context, subject string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	if _, err := s.recordLegacy(ctx); err != nil {
+	if _, err := s.Activated(ctx); err != nil { // records a legacy activation first
 		return "", err
 	}
 	_, err = s.rel.Write(ctx, []relations.Update{{Operation: relations.OpTouch, Relationship: adminRel(sub)}}, nil)

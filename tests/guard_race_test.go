@@ -34,14 +34,26 @@ type replica struct {
 	orgs *orgs.Service
 }
 
-func newReplica(engine relations.Engine, st store.Store) *replica {
-	rel := guard.New(engine, guard.StoreOf(st))
+func newReplica(engine relations.Engine, st store.Store, locks func(guard.C1) guard.Store) *replica {
+	rel := guard.New(engine, locks(guard.StoreOf(st)))
 	tok := tokens.NewService(st, tokens.DefaultConfig())
 	return &replica{rel: rel, plat: platform.New(rel, tok, st), orgs: orgs.New(rel, st, tok, "gatehouse.test")}
 }
 
 // replicas returns two replicas of one installation on backend "memory" or "postgres".
 func replicas(t *testing.T, backend string) (a, b *replica) {
+	t.Helper()
+	return replicasWith(t, backend, func(c guard.C1) guard.Store { return c })
+}
+
+// unlocked is a guard.Store whose Lock serializes nothing: the guard then has only its
+// SpiceDB preconditions, as between two processes that share no lock.
+type unlocked struct{ guard.C1 }
+
+func (unlocked) Lock(ctx context.Context, _ string, fn func(context.Context) error) error { return fn(ctx) }
+
+// replicasWith is replicas with the guards' store (its locks) chosen by locks.
+func replicasWith(t *testing.T, backend string, locks func(guard.C1) guard.Store) (a, b *replica) {
 	t.Helper()
 	ctx := context.Background()
 	if backend == "memory" {
@@ -50,7 +62,7 @@ func replicas(t *testing.T, backend string) (a, b *replica) {
 		t.Cleanup(func() { _ = engine.Close() })
 		require.NoError(t, engine.WriteSchema(ctx, schema.Text))
 		st := store.NewMemory()
-		return newReplica(engine, st), newReplica(engine, st)
+		return newReplica(engine, st, locks), newReplica(engine, st, locks)
 	}
 	db := harness.StartPostgres(t)
 	open := func() store.Store {
@@ -78,7 +90,7 @@ func replicas(t *testing.T, backend string) (a, b *replica) {
 	} else {
 		t.Logf("replicas: store C1 not merged yet: one SQL store value shared, with guard's interim in-process lock; two SpiceDBs")
 	}
-	return newReplica(ea, sa), newReplica(eb, sb)
+	return newReplica(ea, sa, locks), newReplica(eb, sb, locks)
 }
 
 // race runs fa and fb released together and returns their errors.
@@ -301,4 +313,27 @@ func TestGuardRaceO4NoTeamCycle(t *testing.T) {
 				backend, raceRounds, three.oneWon, three.bothRefused, three.bothWon, three.codes)
 		})
 	}
+}
+
+// P2 across processes rests on two things: the store lock and SpiceDB preconditions
+// (a write that removes an admin requires another one to still exist, and PostgreSQL runs
+// SpiceDB's writes serializable). With the lock taken away, the preconditions alone still
+// never let two replicas on PostgreSQL remove each other.
+func TestGuardRaceP2PreconditionsAloneOnPostgres(t *testing.T) {
+	ctx := context.Background()
+	ra, rb := replicasWith(t, "postgres", func(c guard.C1) guard.Store { return unlocked{c} })
+	_, err := ra.plat.Activate(ctx, "robot:root", 0)
+	require.NoError(t, err)
+	var c tally
+	for i := range raceRounds {
+		a, b := platformPair(t, ra, i)
+		errA, errB := race(func() error { return ra.plat.RemoveAdmin(ctx, "robot:"+b) },
+			func() error { return rb.plat.RemoveAdmin(ctx, "robot:"+a) })
+		c.add(errA, errB)
+		admins, err := ra.plat.Admins(ctx)
+		require.NoError(t, err)
+		require.NotEmpty(t, admins, "round %d: zero platform admins (A: %v, B: %v)", i, errA, errB)
+	}
+	t.Logf("P2 RemoveAdmin each other, no lock, preconditions only [postgres]: %d rounds: one won %d, both refused %d, both won %d; refusals %v",
+		raceRounds, c.oneWon, c.bothRefused, c.bothWon, c.codes)
 }
