@@ -50,7 +50,9 @@ func replicas(t *testing.T, backend string) (a, b *replica) {
 // SpiceDB preconditions, as between two processes that share no lock.
 type unlocked struct{ guard.C1 }
 
-func (unlocked) Lock(ctx context.Context, _ string, fn func(context.Context) error) error { return fn(ctx) }
+func (unlocked) Lock(ctx context.Context, _ string, fn func(context.Context) error) error {
+	return fn(ctx)
+}
 
 // replicasWith is replicas with the guards' store (its locks) chosen by locks.
 func replicasWith(t *testing.T, backend string, locks func(guard.C1) guard.Store) (a, b *replica) {
