@@ -7,6 +7,7 @@ package tests
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -129,36 +130,12 @@ func (c *tally) add(errA, errB error) {
 		if err != nil {
 			var ae *apperr.Error
 			code := "other: " + err.Error()
-			if apperrAs(err, &ae) {
+			if errors.As(err, &ae) {
 				code = ae.Code
 			}
 			c.codes[code]++
 		}
 	}
-}
-
-func apperrAs(err error, target **apperr.Error) bool {
-	ae, ok := err.(*apperr.Error) //nolint:errorlint // unwrapped below
-	if !ok {
-		return apperr.KindOf(err) != apperr.Internal && asApp(err, target)
-	}
-	*target = ae
-	return true
-}
-
-func asApp(err error, target **apperr.Error) bool {
-	for e := err; e != nil; {
-		if ae, ok := e.(*apperr.Error); ok { //nolint:errorlint // walking the chain by hand
-			*target = ae
-			return true
-		}
-		u, ok := e.(interface{ Unwrap() error })
-		if !ok {
-			return false
-		}
-		e = u.Unwrap()
-	}
-	return false
 }
 
 func robotAdmin(name string) relations.Relationship {
