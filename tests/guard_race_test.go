@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -163,42 +164,56 @@ func platformPair(t *testing.T, r *replica, i int) (a, b string) {
 	return a, b
 }
 
-func TestGuardRaceP2O2NeverZeroAdmins(t *testing.T) {
+// activatedReplicas returns two replicas of an installation activated through the first.
+func activatedReplicas(t *testing.T, backend string) (a, b *replica) {
+	t.Helper()
+	ctx := context.Background()
+	a, b = replicas(t, backend)
+	_, err := a.plat.Activate(ctx, "robot:root", 0)
+	require.NoError(t, err)
+	_, err = b.plat.Activate(ctx, "robot:intruder", 0)
+	require.Equal(t, apperr.Conflict, apperr.KindOf(err), "P1: the second replica sees the activation")
+	return a, b
+}
+
+// p2Scenarios are the ways two platform admins remove each other, one replica each.
+func p2Scenarios(ctx context.Context, ra, rb *replica) []struct {
+	name string
+	race func(t *testing.T, i int) (error, error)
+} {
+	del := func(r *replica, n string) func() error {
+		return func() error {
+			_, err := r.rel.Write(ctx, []relations.Update{{Operation: relations.OpDelete, Relationship: robotAdmin(n)}}, nil)
+			return err
+		}
+	}
+	return []struct {
+		name string
+		race func(t *testing.T, i int) (error, error)
+	}{
+		{"P2 platform.RemoveAdmin each other", func(t *testing.T, i int) (error, error) {
+			a, b := platformPair(t, ra, i)
+			return race(func() error { return ra.plat.RemoveAdmin(ctx, "robot:"+b) },
+				func() error { return rb.plat.RemoveAdmin(ctx, "robot:"+a) })
+		}},
+		{"P2 platform.DeleteRobot each other (hole 2)", func(t *testing.T, i int) (error, error) {
+			a, b := platformPair(t, ra, i+1000)
+			return race(func() error { return ra.plat.DeleteRobot(ctx, b) },
+				func() error { return rb.plat.DeleteRobot(ctx, a) })
+		}},
+		{"P2 relationships write path each other (hole 1)", func(t *testing.T, i int) (error, error) {
+			a, b := platformPair(t, ra, i+2000)
+			return race(del(ra, b), del(rb, a))
+		}},
+	}
+}
+
+func TestGuardRaceP2NeverZeroPlatformAdmins(t *testing.T) {
 	for _, backend := range []string{"memory", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			ra, rb := replicas(t, backend)
-			_, err := ra.plat.Activate(ctx, "robot:root", 0)
-			require.NoError(t, err)
-			_, err = rb.plat.Activate(ctx, "robot:intruder", 0)
-			require.Equal(t, apperr.Conflict, apperr.KindOf(err), "P1: the second replica sees the activation")
-
-			scenarios := []struct {
-				name string
-				race func(t *testing.T, i int) (error, error)
-			}{
-				{"P2 platform.RemoveAdmin each other", func(t *testing.T, i int) (error, error) {
-					a, b := platformPair(t, ra, i)
-					return race(func() error { return ra.plat.RemoveAdmin(ctx, "robot:"+b) },
-						func() error { return rb.plat.RemoveAdmin(ctx, "robot:"+a) })
-				}},
-				{"P2 platform.DeleteRobot each other (hole 2)", func(t *testing.T, i int) (error, error) {
-					a, b := platformPair(t, ra, i+1000)
-					return race(func() error { return ra.plat.DeleteRobot(ctx, b) },
-						func() error { return rb.plat.DeleteRobot(ctx, a) })
-				}},
-				{"P2 relationships write path each other (hole 1)", func(t *testing.T, i int) (error, error) {
-					a, b := platformPair(t, ra, i+2000)
-					del := func(r *replica, n string) func() error {
-						return func() error {
-							_, err := r.rel.Write(ctx, []relations.Update{{Operation: relations.OpDelete, Relationship: robotAdmin(n)}}, nil)
-							return err
-						}
-					}
-					return race(del(ra, b), del(rb, a))
-				}},
-			}
-			for _, sc := range scenarios {
+			ra, rb := activatedReplicas(t, backend)
+			for _, sc := range p2Scenarios(ctx, ra, rb) {
 				var c tally
 				for i := range raceRounds {
 					errA, errB := sc.race(t, i)
@@ -211,31 +226,49 @@ func TestGuardRaceP2O2NeverZeroAdmins(t *testing.T) {
 				t.Logf("%s [%s]: %d rounds: one won %d, both refused %d, both won %d; refusals %v",
 					sc.name, backend, raceRounds, c.oneWon, c.bothRefused, c.bothWon, c.codes)
 			}
+		})
+	}
+}
 
-			// O2: two org admins demote each other.
-			_, err = ra.orgs.Create(ctx, "robot:root", "acme")
+// orgPair makes users a<i> and b<i> the only admins of acme.
+func orgPair(t *testing.T, r *replica, i int) (a, b string) {
+	t.Helper()
+	ctx := context.Background()
+	a, b = fmt.Sprintf("a%d@example.com", i), fmt.Sprintf("b%d@example.com", i)
+	for _, e := range []string{a, b} {
+		_, err := r.orgs.SetMember(ctx, "acme", e, orgs.RoleAdmin)
+		require.NoError(t, err)
+	}
+	members, err := r.orgs.Members(ctx, "acme")
+	require.NoError(t, err)
+	for _, m := range members {
+		if m.Role == orgs.RoleAdmin && m.Subject != "user:"+a && m.Subject != "user:"+b {
+			_, err := r.orgs.SetMember(ctx, "acme", strings.TrimPrefix(m.Subject, "user:"), orgs.RoleMember)
 			require.NoError(t, err)
+		}
+	}
+	return a, b
+}
+
+func TestGuardRaceO2NeverZeroOrgAdmins(t *testing.T) {
+	for _, backend := range []string{"memory", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			ra, rb := activatedReplicas(t, backend)
+			_, err := ra.orgs.Create(ctx, "robot:root", "acme")
+			require.NoError(t, err)
+			demote := func(r *replica, email string) func() error {
+				return func() error { _, err := r.orgs.SetMember(ctx, "acme", email, orgs.RoleMember); return err }
+			}
 			var c tally
 			for i := range raceRounds {
-				a, b := fmt.Sprintf("a%d@example.com", i), fmt.Sprintf("b%d@example.com", i)
-				for _, e := range []string{a, b} {
-					_, err := ra.orgs.SetMember(ctx, "acme", e, orgs.RoleAdmin)
-					require.NoError(t, err)
-				}
-				members, err := ra.orgs.Members(ctx, "acme")
-				require.NoError(t, err)
-				for _, m := range members {
-					if m.Role == orgs.RoleAdmin && m.Subject != "user:"+a && m.Subject != "user:"+b {
-						_, err := ra.orgs.SetMember(ctx, "acme", m.Subject[len("user:"):], orgs.RoleMember)
-						require.NoError(t, err)
-					}
-				}
-				errA, errB := race(func() error { _, err := ra.orgs.SetMember(ctx, "acme", b, orgs.RoleMember); return err },
-					func() error { _, err := rb.orgs.SetMember(ctx, "acme", a, orgs.RoleMember); return err })
+				a, b := orgPair(t, ra, i)
+				errA, errB := race(demote(ra, b), demote(rb, a))
 				c.add(errA, errB)
 				admins, err := ra.rel.Read(ctx, relations.Filter{ResourceType: "org", ResourceID: "acme", Relation: "admin"}, relations.Consistency{Full: true})
 				require.NoError(t, err)
 				require.NotEmpty(t, admins, "O2 round %d: zero org admins (A: %v, B: %v)", i, errA, errB)
+				require.False(t, errA == nil && errB == nil, "O2 round %d: both demotions succeeded", i)
 			}
 			t.Logf("O2 orgs.SetMember demote each other [%s]: %d rounds: one won %d, both refused %d, both won %d; refusals %v",
 				backend, raceRounds, c.oneWon, c.bothRefused, c.bothWon, c.codes)
@@ -247,10 +280,8 @@ func TestGuardRaceO4NoTeamCycle(t *testing.T) {
 	for _, backend := range []string{"memory", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			ra, rb := replicas(t, backend)
-			_, err := ra.plat.Activate(ctx, "robot:root", 0)
-			require.NoError(t, err)
-			_, err = ra.orgs.Create(ctx, "robot:root", "acme")
+			ra, rb := activatedReplicas(t, backend)
+			_, err := ra.orgs.Create(ctx, "robot:root", "acme")
 			require.NoError(t, err)
 			var two, three tally
 			for i := range raceRounds {
