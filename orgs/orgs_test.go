@@ -205,3 +205,49 @@ func TestAPIKeyCreationFailureLeavesNothing(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, keys)
 }
+
+// O2, O4: the org's last admin stays, whichever act would remove it, and nothing of the
+// refused act is applied; a team cannot contain itself, directly or transitively.
+func TestO2O4GuardedActs(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.orgs.Create(f.ctx, "robot:admin", "acme")
+	require.NoError(t, err)
+	k, err := f.orgs.CreateAPIKey(f.ctx, "robot:admin", "acme", "ops", 0, RoleAdmin)
+	require.NoError(t, err)
+
+	// The key is the last admin: deleting it is refused, and it keeps working.
+	err = f.orgs.DeleteAPIKey(f.ctx, "acme", "ops")
+	require.Equal(t, apperr.Conflict, apperr.KindOf(err))
+	_, err = f.tok.Verify(f.ctx, k.Token)
+	require.NoError(t, err, "nothing of the refused deletion was applied")
+	require.True(t, f.can(t, orgObj("acme"), "manage", "sa:ops@acme"))
+
+	// A team as the last admin: deleting the team is refused before anything is deleted.
+	require.NoError(t, f.orgs.CreateTeam(f.ctx, "acme", "leads"))
+	_, err = f.orgs.AddTeamMember(f.ctx, "acme", "leads", "user:lee@example.com")
+	require.NoError(t, err)
+	_, err = f.rel.Write(f.ctx, []relations.Update{touch(rel(orgObj("acme"), RoleAdmin, sub(teamObj("acme", "leads"), "member")))}, nil)
+	require.NoError(t, err)
+	require.NoError(t, f.orgs.DeleteAPIKey(f.ctx, "acme", "ops"), "the team remains admin")
+	require.Equal(t, apperr.Conflict, apperr.KindOf(f.orgs.DeleteTeam(f.ctx, "acme", "leads")))
+	require.True(t, f.can(t, orgObj("acme"), "manage", "user:lee@example.com"))
+
+	// O4: cycles of any length are refused.
+	require.NoError(t, f.orgs.CreateTeam(f.ctx, "acme", "a"))
+	require.NoError(t, f.orgs.CreateTeam(f.ctx, "acme", "b"))
+	_, err = f.orgs.AddTeamMember(f.ctx, "acme", "a", "team:acme/a")
+	require.Equal(t, apperr.Conflict, apperr.KindOf(err))
+	_, err = f.orgs.AddTeamMember(f.ctx, "acme", "a", "team:acme/b")
+	require.NoError(t, err)
+	_, err = f.orgs.AddTeamMember(f.ctx, "acme", "b", "team:acme/leads")
+	require.NoError(t, err)
+	_, err = f.orgs.AddTeamMember(f.ctx, "acme", "leads", "team:acme/a")
+	var ae *apperr.Error
+	require.ErrorAs(t, err, &ae)
+	require.Equal(t, "team_cycle", ae.Code)
+	require.Contains(t, ae.Message, "team:acme/leads -> team:acme/a -> team:acme/b -> team:acme/leads")
+
+	// Deleting the org takes its last admin with it.
+	require.NoError(t, f.orgs.Delete(f.ctx, "acme"))
+	require.False(t, f.can(t, orgObj("acme"), "manage", "user:lee@example.com"))
+}
