@@ -100,21 +100,29 @@ func TestGuardPL4AgentLinksRefusedOverHTTP(t *testing.T) {
 	require.Empty(t, e.read(t, "resource=repo:acme/raw"), "nothing of the refused import was written")
 }
 
-// raceHTTP sends two requests released together and returns their statuses.
+// raceHTTP sends two requests {method, path, token} to e released together and returns
+// their statuses.
 func raceHTTP(t *testing.T, e *env, a, b [3]string) (int, int) {
+	t.Helper()
+	return raceTwo(t, [4]string{e.s.URL, a[0], a[1], a[2]}, [4]string{e.s.URL, b[0], b[1], b[2]})
+}
+
+// raceTwo sends two requests {base URL, method, path, token} released together and
+// returns their statuses (0: no answer).
+func raceTwo(t *testing.T, a, b [4]string) (int, int) {
 	t.Helper()
 	var sa, sb int
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(2)
-	send := func(r [3]string, out *int) {
+	send := func(r [4]string, out *int) {
 		defer wg.Done()
 		<-start
-		req, err := http.NewRequest(r[0], e.s.URL+r[1], nil)
+		req, err := http.NewRequest(r[1], r[0]+r[2], nil)
 		if err != nil {
 			return
 		}
-		req.Header.Set("Authorization", "Bearer "+r[2])
+		req.Header.Set("Authorization", "Bearer "+r[3])
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return
@@ -186,4 +194,42 @@ func TestGuardO2AdminKeysDeleteEachOtherOverHTTP(t *testing.T) {
 		require.NotEmpty(t, e.read(t, "resource=org:acme&relation=admin"), "round %d: zero org admins", i)
 	}
 	t.Logf("O2 admin keys over HTTP [embedded]: %d rounds, statuses (lower/higher): %v", raceRounds, outcomes)
+}
+
+// Hole 2 (P2) on PostgreSQL with two replicas: two `gatehouse serve` processes on one
+// database; each admin deletes the other's robot through its own replica, 50 rounds.
+func TestGuardHole2P2TwoReplicasOnPostgres(t *testing.T) {
+	db := harness.StartPostgres(t)
+	a := &env{backend: "postgres-a", s: harness.StartGatehouse(t, "--database-url", db)}
+	var act struct{ Token string }
+	a.json(t, "POST", "/api/v1/activate", "", map[string]string{"initial_admin": "robot:admin"}, 201, &act)
+	b := &env{backend: "postgres-b", s: harness.StartGatehouse(t, "--database-url", db)}
+	b.fail(t, "POST", "/api/v1/activate", "", map[string]string{"initial_admin": "robot:intruder"}, 409, "already_activated", "-")
+	survivor := act.Token
+	outcomes := map[string]int{}
+	for i := range raceRounds {
+		ra, rb := fmt.Sprintf("a%d", i), fmt.Sprintf("b%d", i)
+		var ta, tb struct{ Token string }
+		a.json(t, "POST", "/api/v1/robots", survivor, map[string]string{"name": ra}, 201, &ta)
+		a.json(t, "POST", "/api/v1/robots", survivor, map[string]string{"name": rb}, 201, &tb)
+		var admins struct{ Admins []string }
+		a.json(t, "GET", "/api/v1/platform/admins", survivor, nil, 200, &admins)
+		a.json(t, "PUT", "/api/v1/platform/admins/robot:"+ra, survivor, nil, 200, nil)
+		// Through B too: each replica then reads at least as fresh as its own write.
+		b.json(t, "PUT", "/api/v1/platform/admins/robot:"+rb, survivor, nil, 200, nil)
+		for _, s := range admins.Admins {
+			a.json(t, "DELETE", "/api/v1/platform/admins/"+s, ta.Token, nil, 200, nil)
+		}
+		sa, sb := raceTwo(t, [4]string{a.s.URL, "DELETE", "/api/v1/robots/" + rb, ta.Token}, [4]string{b.s.URL, "DELETE", "/api/v1/robots/" + ra, tb.Token})
+		outcomes[fmt.Sprintf("%d/%d", min(sa, sb), max(sa, sb))]++
+		require.False(t, sa == 200 && sb == 200, "round %d: both robots deleted each other", i)
+		survivor = ta.Token
+		if sb == 200 {
+			survivor = tb.Token
+		}
+		a.json(t, "GET", "/api/v1/platform/admins", survivor, nil, 200, &admins)
+		require.NotEmpty(t, admins.Admins, "round %d: zero platform admins", i)
+	}
+	b.fail(t, "POST", "/api/v1/activate", "", map[string]string{"initial_admin": "robot:intruder"}, 409, "already_activated", "-")
+	t.Logf("hole 2 over HTTP [two replicas, postgres]: %d rounds, statuses (lower/higher): %v", raceRounds, outcomes)
 }
