@@ -265,8 +265,10 @@ func (s *Service) RemoveAdmin(ctx context.Context, subject string) error {
 	if err != nil {
 		return err
 	}
-	r := adminRel(sub)
-	_, err = s.rel.Write(ctx, []relations.Update{{Operation: relations.OpDelete, Relationship: r}},
+	if (sub.Type != "robot" && sub.Type != "user") || sub.Relation != "" {
+		return apperr.New(apperr.NotFound, "not_found", "%s is not a platform admin", sub)
+	}
+	_, err = s.rel.Write(ctx, []relations.Update{{Operation: relations.OpDelete, Relationship: adminRel(sub)}},
 		[]relations.Precondition{{Filter: relations.Filter{ResourceType: "platform", ResourceID: "root", Relation: "admin",
 			SubjectType: sub.Type, SubjectID: sub.ID}, MustExist: true}})
 	if errors.Is(err, relations.ErrPrecondition) {

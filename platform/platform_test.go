@@ -101,6 +101,7 @@ func TestP2RemoveAdminAndDeleteRobot(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "last_admin", code(t, f.plat.RemoveAdmin(f.ctx, "robot:admin")))
 	require.Equal(t, "not_found", code(t, f.plat.RemoveAdmin(f.ctx, "robot:nobody")))
+	require.Equal(t, "not_found", code(t, f.plat.RemoveAdmin(f.ctx, "org:acme")))
 
 	// Deleting the last admin robot is refused before anything is touched: its token works.
 	require.Equal(t, "last_admin", code(t, f.plat.DeleteRobot(f.ctx, "admin")))
