@@ -155,15 +155,15 @@ func (g *guarded) keepPlatformAdmin(ctx context.Context, updates []relations.Upd
 // keepOrgAdmins: O2, O3. A write never removes the last direct admin of an org, unless
 // the org itself is being deleted or the platform deactivated.
 func (g *guarded) keepOrgAdmins(ctx context.Context, updates []relations.Update, field string) ([]relations.Precondition, error) {
+	if isDeactivating(ctx) {
+		return nil, nil
+	}
 	var orgs []string
 	for _, u := range updates {
 		r := u.Relationship
 		if isOrgAdmin(r) && u.Operation == relations.OpDelete && !isDeletingOrg(ctx, r.Resource.ID) && !slices.Contains(orgs, r.Resource.ID) {
 			orgs = append(orgs, r.Resource.ID)
 		}
-	}
-	if isDeactivating(ctx) {
-		return nil, nil
 	}
 	slices.Sort(orgs)
 	var pres []relations.Precondition
