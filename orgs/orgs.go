@@ -2,6 +2,10 @@
 // keys (ID2). An org is a row in the store and relationships in SpiceDB; every act that
 // touches both orders its writes so that a crash at any point leaves nothing usable, and
 // Reconcile removes what such a crash left behind.
+//
+// Its relationship writes are expected to go through a guarded engine (package guard),
+// which refuses removing an org's last admin (O2, O3) and team cycles (O4) against every
+// writer and race; this package holds no read-then-write checks of its own.
 package orgs
 
 import (
@@ -12,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/guard"
 	"github.com/gatehouse-dev/gatehouse/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/relations"
@@ -149,11 +154,13 @@ func (s *Service) SetRepoAccess(ctx context.Context, name, mode string) (store.O
 }
 
 // Delete deletes an empty org: refused (Conflict, details.repos) while repos remain.
-// Relationships go first, so a crash leaves an org row that grants nothing.
+// Relationships go first, so a crash leaves an org row that grants nothing. Its last
+// admins go with it (guard.DeletingOrg).
 func (s *Service) Delete(ctx context.Context, name string) error {
 	if _, err := s.Get(ctx, name); err != nil {
 		return err
 	}
+	ctx = guard.DeletingOrg(ctx, name)
 	repos, err := s.rel.Read(ctx, relations.Filter{ResourceType: "repo", Relation: "org", SubjectType: "org", SubjectID: name}, relations.Consistency{})
 	if err != nil {
 		return err
@@ -204,7 +211,7 @@ type Member struct {
 }
 
 // SetMember adds a person by email, or changes their role, in one atomic write that also
-// removes the other role. The person need not have logged in yet (ID1); being added is
+// removes the other role. Demoting the org's last admin is refused (409 last_admin, O2). The person need not have logged in yet (ID1); being added is
 // the only grant (ID5).
 func (s *Service) SetMember(ctx context.Context, org, email, role string) (Member, error) {
 	if _, err := s.Get(ctx, org); err != nil {
@@ -230,7 +237,8 @@ func (s *Service) SetMember(ctx context.Context, org, email, role string) (Membe
 	return Member{Subject: u.String(), Role: role}, err
 }
 
-// RemoveMember removes a person from an org; effective at the next check (O3).
+// RemoveMember removes a person from an org; effective at the next check (O3). Removing
+// the org's last admin is refused (409 last_admin, O2).
 func (s *Service) RemoveMember(ctx context.Context, org, email string) error {
 	e, err := identity.NormalizeEmail(email)
 	if err != nil {
@@ -311,7 +319,8 @@ func (s *Service) teamExists(ctx context.Context, org, team string) error {
 	return nil
 }
 
-// DeleteTeam deletes a team, its memberships and every grant to it.
+// DeleteTeam deletes a team, its memberships and every grant to it. Refused (409
+// last_admin, before anything is deleted) when the team is the org's last admin (O2).
 func (s *Service) DeleteTeam(ctx context.Context, org, team string) error {
 	if err := s.teamExists(ctx, org, team); err != nil {
 		return err
@@ -346,7 +355,8 @@ func teamMember(org, subject string) (relations.Subject, error) {
 	return m, nil
 }
 
-// AddTeamMember puts a subject (possibly another team) in a team (O4).
+// AddTeamMember puts a subject (possibly another team) in a team (O4). A team that would
+// contain itself, directly or through other teams, is refused (409 team_cycle).
 func (s *Service) AddTeamMember(ctx context.Context, org, team, subject string) (string, error) {
 	m, err := teamMember(org, subject)
 	if err != nil {
@@ -354,9 +364,6 @@ func (s *Service) AddTeamMember(ctx context.Context, org, team, subject string) 
 	}
 	if err := s.teamExists(ctx, org, team); err != nil {
 		return "", err
-	}
-	if m.Type == "team" && m.ID == org+"/"+team {
-		return "", apperr.InvalidField("subject", "a team cannot contain itself")
 	}
 	_, err = s.rel.Write(ctx, []relations.Update{touch(rel(teamObj(org, team), "member", m))}, nil)
 	return m.String(), err
@@ -439,7 +446,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor, org, name string, lif
 		return NewKey{}, err
 	}
 	undo := func(cause error) (NewKey, error) {
-		_ = relations.DeleteSubject(ctx, s.rel, sa)
+		_ = relations.DeleteSubject(guard.Undoing(ctx), s.rel, sa)
 		_ = s.store.DeleteAPIKey(ctx, org, name)
 		return NewKey{}, cause
 	}
@@ -468,14 +475,30 @@ func (s *Service) APIKeys(ctx context.Context, org string) ([]KeyInfo, error) {
 	return out, nil
 }
 
-// DeleteAPIKey deletes a key: its row and token first, so it is refused at the very next
-// request, then its relationships.
+// DeleteAPIKey deletes a key. Its org role goes first, through the guard: refused (409
+// last_admin) when the key is the org's last admin (O2), before anything else changes.
+// Then its row and token, so it is refused at the very next request, then its other
+// relationships.
 func (s *Service) DeleteAPIKey(ctx context.Context, org, name string) error {
-	err := s.store.DeleteAPIKey(ctx, org, name)
+	k, err := s.store.GetAPIKey(ctx, org, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("no API key %q in org %q", name, org)
 	}
 	if err != nil {
+		return err
+	}
+	sa := sub(saObj(org, name), "")
+	roles := []relations.Update{del(rel(orgObj(org), RoleAdmin, sa)), del(rel(orgObj(org), RoleMember, sa))}
+	if _, err := s.rel.Write(ctx, roles, nil); err != nil {
+		return err
+	}
+	err = s.store.DeleteAPIKey(ctx, org, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("no API key %q in org %q", name, org)
+	}
+	if err != nil {
+		// Give the key its role back: nothing is half-applied.
+		_, _ = s.rel.Write(ctx, []relations.Update{touch(rel(orgObj(org), k.Role, sa))}, nil)
 		return err
 	}
 	return relations.DeleteSubject(ctx, s.rel, saObj(org, name))
@@ -517,7 +540,9 @@ func (s *Service) Reconcile(ctx context.Context) (removed int, err error) {
 			if known[r.Subject.ID] || r.Subject.ID == relations.Wildcard {
 				continue // a live key, or platform:root#unlocked@sa:* (P4), not a leftover
 			}
-			if _, err := s.rel.Write(ctx, []relations.Update{del(r)}, nil); err != nil {
+			// A key-less service account can never act: even as an org's last admin
+			// it is a leftover, not an admin (guard.Undoing).
+			if _, err := s.rel.Write(guard.Undoing(ctx), []relations.Update{del(r)}, nil); err != nil {
 				return removed, err
 			}
 			removed++

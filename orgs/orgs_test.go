@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse-dev/gatehouse/guard"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/platform"
 	"github.com/gatehouse-dev/gatehouse/relations"
@@ -40,11 +41,13 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	rel, err := relations.NewEmbedded(ctx, relations.EmbeddedConfig{})
+	engine, err := relations.NewEmbedded(ctx, relations.EmbeddedConfig{})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = rel.Close() })
-	require.NoError(t, rel.WriteSchema(ctx, schema.Text))
+	t.Cleanup(func() { _ = engine.Close() })
+	require.NoError(t, engine.WriteSchema(ctx, schema.Text))
 	st := &failingStore{Store: store.NewMemory()}
+	// Every write goes through the guard, as in the server (O2, O4).
+	rel := guard.New(engine, guard.StoreOf(st))
 	tok := tokens.NewService(st, tokens.DefaultConfig())
 	_, err = platform.New(rel, tok, st).Activate(ctx, "robot:admin", 0)
 	require.NoError(t, err)
@@ -93,6 +96,10 @@ func TestMembersAndModes(t *testing.T) {
 	_, err = f.orgs.SetRepoAccess(f.ctx, "acme", "open")
 	require.Equal(t, apperr.Invalid, apperr.KindOf(err))
 
+	err = f.orgs.RemoveMember(f.ctx, "acme", "BOB@example.com")
+	require.Equal(t, apperr.Conflict, apperr.KindOf(err), "O2: the last admin cannot be removed")
+	_, err = f.orgs.SetMember(f.ctx, "acme", "carol@example.com", RoleAdmin)
+	require.NoError(t, err)
 	require.NoError(t, f.orgs.RemoveMember(f.ctx, "acme", "BOB@example.com"))
 	require.False(t, f.can(t, orgObj("acme"), "manage", "user:bob@example.com"), "O3: removal effective at the next check")
 	require.Equal(t, apperr.NotFound, apperr.KindOf(f.orgs.RemoveMember(f.ctx, "acme", "bob@example.com")))
@@ -197,4 +204,50 @@ func TestAPIKeyCreationFailureLeavesNothing(t *testing.T) {
 	keys, err = f.orgs.APIKeys(f.ctx, "acme")
 	require.NoError(t, err)
 	require.Empty(t, keys)
+}
+
+// O2, O4: the org's last admin stays, whichever act would remove it, and nothing of the
+// refused act is applied; a team cannot contain itself, directly or transitively.
+func TestO2O4GuardedActs(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.orgs.Create(f.ctx, "robot:admin", "acme")
+	require.NoError(t, err)
+	k, err := f.orgs.CreateAPIKey(f.ctx, "robot:admin", "acme", "ops", 0, RoleAdmin)
+	require.NoError(t, err)
+
+	// The key is the last admin: deleting it is refused, and it keeps working.
+	err = f.orgs.DeleteAPIKey(f.ctx, "acme", "ops")
+	require.Equal(t, apperr.Conflict, apperr.KindOf(err))
+	_, err = f.tok.Verify(f.ctx, k.Token)
+	require.NoError(t, err, "nothing of the refused deletion was applied")
+	require.True(t, f.can(t, orgObj("acme"), "manage", "sa:ops@acme"))
+
+	// A team as the last admin: deleting the team is refused before anything is deleted.
+	require.NoError(t, f.orgs.CreateTeam(f.ctx, "acme", "leads"))
+	_, err = f.orgs.AddTeamMember(f.ctx, "acme", "leads", "user:lee@example.com")
+	require.NoError(t, err)
+	_, err = f.rel.Write(f.ctx, []relations.Update{touch(rel(orgObj("acme"), RoleAdmin, sub(teamObj("acme", "leads"), "member")))}, nil)
+	require.NoError(t, err)
+	require.NoError(t, f.orgs.DeleteAPIKey(f.ctx, "acme", "ops"), "the team remains admin")
+	require.Equal(t, apperr.Conflict, apperr.KindOf(f.orgs.DeleteTeam(f.ctx, "acme", "leads")))
+	require.True(t, f.can(t, orgObj("acme"), "manage", "user:lee@example.com"))
+
+	// O4: cycles of any length are refused.
+	require.NoError(t, f.orgs.CreateTeam(f.ctx, "acme", "a"))
+	require.NoError(t, f.orgs.CreateTeam(f.ctx, "acme", "b"))
+	_, err = f.orgs.AddTeamMember(f.ctx, "acme", "a", "team:acme/a")
+	require.Equal(t, apperr.Conflict, apperr.KindOf(err))
+	_, err = f.orgs.AddTeamMember(f.ctx, "acme", "a", "team:acme/b")
+	require.NoError(t, err)
+	_, err = f.orgs.AddTeamMember(f.ctx, "acme", "b", "team:acme/leads")
+	require.NoError(t, err)
+	_, err = f.orgs.AddTeamMember(f.ctx, "acme", "leads", "team:acme/a")
+	var ae *apperr.Error
+	require.ErrorAs(t, err, &ae)
+	require.Equal(t, "team_cycle", ae.Code)
+	require.Contains(t, ae.Message, "team:acme/leads -> team:acme/a -> team:acme/b -> team:acme/leads")
+
+	// Deleting the org takes its last admin with it.
+	require.NoError(t, f.orgs.Delete(f.ctx, "acme"))
+	require.False(t, f.can(t, orgObj("acme"), "manage", "user:lee@example.com"))
 }

@@ -1,6 +1,11 @@
 // Package platform owns the installation's life cycle: activation (P1), platform admins
 // (P2), deactivation (P3), admin-only mode (P4) and robots (ID3). Its state lives in
-// SpiceDB (platform:root's admin and unlocked relationships) and in the token store.
+// SpiceDB (platform:root's admin and unlocked relationships) and in Gatehouse's own store
+// (tokens, robots, and the activation record, written once: only deactivation clears it).
+//
+// Its relationship writes are expected to go through a guarded engine (package guard),
+// which keeps at least one platform admin while activated (P2) against every writer and
+// race; this package holds no read-then-write checks of its own.
 package platform
 
 import (
@@ -12,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/guard"
 	"github.com/gatehouse-dev/gatehouse/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/relations"
@@ -31,7 +37,8 @@ type Service struct {
 	rel    relations.Engine
 	tokens *tokens.Service
 	store  store.Store
-	mu     sync.Mutex // serializes admin removal and mode changes in this process
+	act    guard.C1   // the activation record (P1) of store
+	mu     sync.Mutex // serializes mode changes and deactivation in this process
 	now    func() time.Time
 
 	licenceExpires time.Time // admin-only from then on (P4); zero: never
@@ -51,7 +58,7 @@ const modeTTL = 2 * time.Second
 
 // New returns a platform service.
 func New(rel relations.Engine, tok *tokens.Service, st store.Store) *Service {
-	return &Service{rel: rel, tokens: tok, store: st, now: time.Now}
+	return &Service{rel: rel, tokens: tok, store: st, act: guard.StoreOf(st), now: time.Now}
 }
 
 // SetLicenceExpiry puts the platform in admin-only mode from t on (P4); zero: never.
@@ -78,13 +85,29 @@ func unlockedRels() []relations.Relationship {
 
 var adminFilter = relations.Filter{ResourceType: "platform", ResourceID: "root", Relation: "admin"}
 
-// Activated reports whether the platform has been activated (has an admin).
+// Activated reports whether the platform has been activated: the activation record in
+// the store, written once by Activate and cleared only by Deactivate (P1, P3). Removing
+// every admin relationship does not reopen it.
 func (s *Service) Activated(ctx context.Context) (bool, error) {
+	_, on, err := s.act.Activation(ctx)
+	if err != nil || on {
+		return on, err
+	}
+	return s.recordLegacy(ctx)
+}
+
+// recordLegacy writes the activation record of an installation activated before the
+// record existed (it has admin relationships but no record), so that such a platform
+// can never be activated a second time. It never clears anything.
+func (s *Service) recordLegacy(ctx context.Context) (bool, error) {
 	rels, err := s.rel.Read(ctx, adminFilter, relations.Consistency{Full: true})
-	if err != nil {
+	if err != nil || len(rels) == 0 {
 		return false, err
 	}
-	return len(rels) > 0, nil
+	if err := s.act.MarkActivated(ctx, s.now().UTC()); err != nil && !errors.Is(err, store.ErrExists) {
+		return false, err
+	}
+	return true, nil
 }
 
 // Activation is the result of activating: the admin and, for a robot, its token.
@@ -113,17 +136,22 @@ func (s *Service) Activate(ctx context.Context, initialAdmin string, ttl time.Du
 	if _, err := s.tokens.TTL(ttl, true); err != nil {
 		return Activation{}, err
 	}
+	if _, err := s.recordLegacy(ctx); err != nil {
+		return Activation{}, err
+	}
+	// The activation record is the one gate: written once, so of two activations, or an
+	// activation of an activated platform, only the first passes (P1).
+	if err := s.act.MarkActivated(ctx, s.now().UTC()); errors.Is(err, store.ErrExists) {
+		return Activation{}, apperr.New(apperr.Conflict, "already_activated", "the platform is already activated")
+	} else if err != nil {
+		return Activation{}, err
+	}
 	updates := []relations.Update{{Operation: relations.OpTouch, Relationship: adminRel(sub)}}
 	for _, r := range unlockedRels() {
 		updates = append(updates, relations.Update{Operation: relations.OpTouch, Relationship: r})
 	}
-	// The precondition makes activation race-free: two concurrent activations cannot both win.
-	_, err = s.rel.Write(ctx, updates, []relations.Precondition{{Filter: adminFilter, MustExist: false}})
-	if errors.Is(err, relations.ErrPrecondition) {
-		return Activation{}, apperr.New(apperr.Conflict, "already_activated", "the platform is already activated")
-	}
-	if err != nil {
-		return Activation{}, err
+	if _, err := s.rel.Write(ctx, updates, nil); err != nil {
+		return Activation{}, s.undoActivation(ctx, sub, err)
 	}
 	s.forgetMode()
 	out := Activation{Subject: sub.String()}
@@ -141,18 +169,30 @@ func (s *Service) Activate(ctx context.Context, initialAdmin string, ttl time.Du
 	return out, nil
 }
 
-// undoActivation removes what a failed activation wrote, so it can be tried again.
+// undoActivation removes what a failed activation wrote, the record last, so it can be
+// tried again. If the undo itself fails the record stays: the platform reads as activated
+// with no admin, which is closed, never open to a second anonymous activation.
 func (s *Service) undoActivation(ctx context.Context, sub relations.Subject, cause error) error {
-	_, _ = s.rel.DeleteMatching(ctx, relations.Filter{ResourceType: "platform", ResourceID: "root"})
-	_ = s.store.Reset(ctx)
+	ctx = guard.Undoing(ctx)
+	if _, err := s.rel.DeleteMatching(ctx, relations.Filter{ResourceType: "platform", ResourceID: "root"}); err != nil {
+		return fmt.Errorf("activate %s: %w (and the undo failed: %v)", sub, cause, err)
+	}
+	if err := s.store.Reset(ctx); err != nil {
+		return fmt.Errorf("activate %s: %w (and the undo failed: %v)", sub, cause, err)
+	}
+	_ = s.act.ClearActivated(ctx)
 	return fmt.Errorf("activate %s: %w", sub, cause)
 }
 
-// Deactivate deletes every relationship, token and robot: a blank slate (P3).
+// Deactivate deletes every relationship, token and robot, then the activation record:
+// a blank slate (P3). It is the one path allowed to remove the last admins (through
+// guard.Deactivating); the record goes last, so an interrupted deactivation leaves a
+// platform that is still activated, never one open to anonymous activation.
 func (s *Service) Deactivate(ctx context.Context, resourceTypes []string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer s.forgetMode()
+	ctx = guard.Deactivating(ctx)
 	// Tokens first: once they are gone nobody can act, whatever happens next.
 	if err := s.store.Reset(ctx); err != nil {
 		return err
@@ -162,7 +202,7 @@ func (s *Service) Deactivate(ctx context.Context, resourceTypes []string) error 
 			return fmt.Errorf("delete %s relationships: %w", t, err)
 		}
 	}
-	return nil
+	return s.act.ClearActivated(ctx)
 }
 
 // IsAdmin reports whether sub is a platform admin now.
@@ -210,31 +250,30 @@ func (s *Service) AddAdmin(ctx context.Context, subject string) (string, error) 
 	if err != nil {
 		return "", err
 	}
+	if _, err := s.Activated(ctx); err != nil { // records a legacy activation first
+		return "", err
+	}
 	_, err = s.rel.Write(ctx, []relations.Update{{Operation: relations.OpTouch, Relationship: adminRel(sub)}}, nil)
 	return sub.String(), err
 }
 
-// RemoveAdmin removes a platform admin; the last one cannot be removed (P2).
+// RemoveAdmin removes a platform admin: NotFound when sub is not one, and refused by the
+// guard (409 last_admin) when it is the last one (P2), atomically against every other
+// removal, in this process or another.
 func (s *Service) RemoveAdmin(ctx context.Context, subject string) error {
 	sub, err := identity.ParseSubject("subject", subject)
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	admins, err := s.Admins(ctx)
-	if err != nil {
-		return err
-	}
-	if !slices.Contains(admins, sub.String()) {
+	if (sub.Type != "robot" && sub.Type != "user") || sub.Relation != "" {
 		return apperr.New(apperr.NotFound, "not_found", "%s is not a platform admin", sub)
 	}
-	if len(admins) == 1 {
-		return apperr.New(apperr.Conflict, "last_admin", "%s is the last platform admin and cannot be removed", sub)
-	}
-	// The precondition keeps the write safe against an admin removed concurrently elsewhere.
 	_, err = s.rel.Write(ctx, []relations.Update{{Operation: relations.OpDelete, Relationship: adminRel(sub)}},
-		[]relations.Precondition{{Filter: adminFilter, MustExist: true}})
+		[]relations.Precondition{{Filter: relations.Filter{ResourceType: "platform", ResourceID: "root", Relation: "admin",
+			SubjectType: sub.Type, SubjectID: sub.ID}, MustExist: true}})
+	if errors.Is(err, relations.ErrPrecondition) {
+		return apperr.New(apperr.NotFound, "not_found", "%s is not a platform admin", sub)
+	}
 	return err
 }
 
@@ -334,12 +373,10 @@ func (s *Service) DeleteRobot(ctx context.Context, name string) error {
 		return err
 	}
 	sub := relations.Subject{Object: relations.Object{Type: "robot", ID: name}}
-	admins, err := s.Admins(ctx)
-	if err != nil {
+	// Its admin relationship goes first, through the guard: refused (409 last_admin) when
+	// the robot is the last platform admin (P2), before anything else is touched.
+	if _, err := s.rel.Write(ctx, []relations.Update{{Operation: relations.OpDelete, Relationship: adminRel(sub)}}, nil); err != nil {
 		return err
-	}
-	if len(admins) == 1 && admins[0] == sub.String() {
-		return apperr.New(apperr.Conflict, "last_admin", "robot:%s is the last platform admin and cannot be deleted", name)
 	}
 	if err := s.tokens.RevokeAllOf(ctx, sub.String()); err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/bootstrap"
+	"github.com/gatehouse-dev/gatehouse/guard"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/orgs"
 	"github.com/gatehouse-dev/gatehouse/platform"
@@ -104,6 +105,8 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 		return err
 	}
 	defer closeStore()
+	// Every relationship write of the process passes the invariants' guard (P2, O2, O4, R4).
+	engine = guard.New(engine, guard.StoreOf(st))
 	tok := tokens.NewService(st, cfg.Tokens)
 	plat := platform.New(engine, tok, st)
 	if cfg.LicenceExpires != "" {
