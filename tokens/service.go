@@ -46,6 +46,7 @@ type Principal struct {
 	Role      string
 	Grants    []Grant // nil: the owner's full access
 	ExpiresAt time.Time
+	ParentID  string // "" for a root token (C2)
 }
 
 // Scoped reports whether the token is limited by grants.
@@ -73,7 +74,8 @@ type MintRequest struct {
 	Role       string
 	Grants     []Grant // nil: unscoped
 	TTL        time.Duration
-	AdminPower bool // the owner is an admin and the grants allow administration (T4)
+	AdminPower bool       // the owner is an admin and the grants allow administration (T4)
+	Parent     *Principal // the token that mints this one; nil for a root token (C2)
 }
 
 // Minted is a new token: Token is shown once and never stored.
@@ -82,6 +84,7 @@ type Minted struct {
 	Subject   string
 	Token     string
 	ExpiresAt time.Time
+	Capped    bool // ExpiresAt was cut to the parent's expiry (C2)
 }
 
 // Service mints, verifies, lists and revokes tokens.
