@@ -75,7 +75,11 @@ func hole3(t *testing.T, e *env, etl minted) {
 	require.True(t, d.Capped, "capped:true says the lifetime was cut")
 	require.False(t, d.ExpiresAt.After(etl.ExpiresAt), "derived %s outlives the key %s", d.ExpiresAt, etl.ExpiresAt)
 	require.WithinDuration(t, etl.ExpiresAt, d.ExpiresAt, 5*time.Second)
-	var who struct{ Token struct{ ExpiresAt time.Time `json:"expires_at"` } }
+	var who struct {
+		Token struct {
+			ExpiresAt time.Time `json:"expires_at"`
+		}
+	}
 	e.json(t, "GET", "/api/v1/whoami", d.Token, nil, 200, &who)
 	require.False(t, who.Token.ExpiresAt.After(etl.ExpiresAt))
 }
