@@ -89,7 +89,7 @@ func (s *server) openAPIDoc() map[string]any {
 
 // errorDescriptions explain each error status in the OpenAPI document.
 var errorDescriptions = map[int]string{
-	400: "Bad input, naming the field: a body that is empty, null, not a JSON object, or holds a field the call does not know (a misspelled \"subjet\" or \"grant\" is refused, never ignored); an internal schema relation (reader_role, *_agents, open...) named as a permission.",
+	400: "Bad input, naming the field: a body that is empty, null, not a JSON object, or holds an unknown field, one the call does not have (a misspelled \"subjet\" or \"grant\" is refused, never ignored); an internal schema relation (reader_role, *_agents, open...) named as a permission.",
 	401: "No token, or an invalid, expired or revoked one (or one whose parent is).",
 	403: "Authenticated but not allowed: the message names the missing grant or role.",
 	404: "Not found, or not visible to the caller.",
