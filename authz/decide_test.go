@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -118,6 +119,9 @@ func TestDenialSaysWhatIsMissing(t *testing.T) {
 // C2: who may ask about another subject: platform admins and tokens granted check.
 func TestMayInspect(t *testing.T) {
 	a := newAuthorizer(t)
+	// Role admin (every function, "*") does not confer check: only a grant naming it.
+	member := principal("user:bob@example.com", "scoped", all, "t-parent", time.Hour)
+	require.Equal(t, apperr.Forbidden, apperr.KindOf(a.MayInspect(context.Background(), member, "repo", "acme")))
 	for who, want := range map[string]bool{
 		"platform-admin": true, "scoped-admin-role": true, "checker": true,
 		"org-admin": false, "member": false, "api-key-admin": false, "robot": false, "scoped-read": false,

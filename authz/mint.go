@@ -35,7 +35,7 @@ const lineageMargin = time.Second
 // Mint decides whether p may mint the token in (T3, T4) and returns the request to mint:
 //   - a scoped token needs the manage function on token;
 //   - only platform admins mint for another subject, or grant the check function;
-//   - a token minted by a scoped token for itself keeps its scope, and no grant may exceed
+//   - a token minted by a scoped token keeps its scope, and no grant may exceed
 //     the grants of the token making the request;
 //   - a token has admin power when its owner is a platform admin or an org admin (of any
 //     org) and its grants allow administration: it lives at most the admin lifetime;
@@ -62,7 +62,7 @@ func (a *Authorizer) Mint(ctx context.Context, p tokens.Principal, in MintInput)
 		return MintPlan{}, apperr.Forbid("only platform admins mint tokens for other subjects")
 	}
 	grants := in.Grants
-	if grants == nil && p.Scoped() && owner == caller {
+	if grants == nil && p.Scoped() {
 		grants = p.Grants // a token minted by a scoped token stays within its scope
 	}
 	if err := coveredBy(p, grants, admin); err != nil {

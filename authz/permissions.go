@@ -113,11 +113,23 @@ func CheckGrant(p tokens.Principal, self bool, res relations.Object, permission 
 	return !self || p.Allows(f, res.Type, identity.OrgOf(res))
 }
 
+// grantsCheck reports whether one of p's grants names the check function explicitly and
+// covers typ in org. A "*" function does not confer check: anyone may mint role admin
+// (every function) for themselves, but only platform admins mint check (T3).
+func grantsCheck(p tokens.Principal, typ, org string) bool {
+	for _, g := range p.Grants {
+		if slices.Contains(g.Functions, FuncCheck) && g.Allows(FuncCheck, typ, org) {
+			return true
+		}
+	}
+	return false
+}
+
 // MayInspect decides whether p may ask about subjects other than its owner on resources
 // of type typ in org ("*" for any): platform admins, and tokens granted the check
 // function (data services).
 func (a *Authorizer) MayInspect(ctx context.Context, p tokens.Principal, typ, org string) error {
-	if p.Scoped() && p.Allows(FuncCheck, typ, org) {
+	if grantsCheck(p, typ, org) {
 		return nil
 	}
 	admin, err := a.PlatformAdmin(ctx, p)

@@ -153,6 +153,12 @@ func hole5(t *testing.T, e *env, ci minted) {
 	}
 	e.json(t, "GET", "/api/v1/whoami", r.Token, nil, 200, nil)
 	e.json(t, "GET", "/api/v1/tokens", ci.Token, nil, 200, nil)
+
+	// C2: role admin ("*" functions) is not the check function: a non-admin's role:admin
+	// token still cannot ask about other subjects.
+	var adm minted
+	e.json(t, "POST", "/api/v1/tokens", ci.Token, map[string]string{"role": "admin"}, 201, &adm)
+	e.fail(t, "POST", "/api/v1/check", adm.Token, map[string]string{"resource": "repo:acme/raw", "permission": "read", "subject": "user:bob@example.com"}, 403, "permission_denied", "-")
 }
 
 // Hole 8 (C1, C2, D3): strict input and bounded metrics; no-store on secrets.
