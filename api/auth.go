@@ -260,8 +260,13 @@ func (s *server) logout(c *gin.Context) {
 			}
 		case req.SessionID != "":
 			ses, err := s.Login.Session(ctx, req.SessionID)
-			if err != nil {
+			switch {
+			case err == nil:
+			case apperr.KindOf(err) == apperr.NotFound:
 				ses = login.Session{}
+			default: // the session store is down: fail closed, say so
+				writeError(c, err)
+				return
 			}
 			if err := authz.EndSession(p, req.SessionID, ses.Subject); err != nil {
 				writeError(c, err)

@@ -124,11 +124,16 @@ func (a *Authorizer) AdminOnly(ctx context.Context, p tokens.Principal, licenceE
 	return apperr.New(apperr.Forbidden, "admin_only", "%s", msg)
 }
 
-// EndSession decides whether p may end the login session owned by sessionSubject: only
-// its own; another's is NotFound, like an unknown one (T1).
+// EndSession decides whether p may end, by its id, the login session owned by
+// sessionSubject: only its owner's, and a scoped token only with the manage function on
+// token (ending a session revokes the owner's other tokens). Another's session is
+// NotFound, like an unknown one (T1).
 func EndSession(p tokens.Principal, sessionID, sessionSubject string) error {
 	if sessionSubject == "" || sessionSubject != p.Subject {
 		return apperr.New(apperr.NotFound, "not_found", "no session %q", sessionID)
+	}
+	if !p.Allows(FuncManage, ResToken, "") {
+		return apperr.Forbid("this token's grants do not allow manage on token, which ending a session needs")
 	}
 	return nil
 }

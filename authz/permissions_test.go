@@ -96,3 +96,12 @@ func TestCheckGrant_T3(t *testing.T) {
 	require.False(t, CheckGrant(principals["scoped-read"], true, repo, "write"))
 	require.True(t, CheckGrant(principals["member"], true, repo, "manage_acl"))
 }
+
+// T1: a session is ended by id only by its owner, and a scoped token needs manage on token.
+func TestEndSession_T1(t *testing.T) {
+	require.NoError(t, EndSession(principals["member"], "s1", "user:bob@example.com"))
+	require.Equal(t, apperr.NotFound, apperr.KindOf(EndSession(principals["member"], "s1", "user:alice@example.com")))
+	require.Equal(t, apperr.NotFound, apperr.KindOf(EndSession(principals["member"], "s1", "")))
+	require.Equal(t, apperr.Forbidden, apperr.KindOf(EndSession(principals["scoped-read"], "s1", "user:alice@example.com")))
+	require.NoError(t, EndSession(principals["token-manager"], "s1", "user:bob@example.com"))
+}
