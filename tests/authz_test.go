@@ -84,8 +84,8 @@ func hole3(t *testing.T, e *env, etl minted) {
 	require.False(t, who.Token.ExpiresAt.After(etl.ExpiresAt))
 }
 
-// Hole 3, lineage half (ID2): deleting the key refuses the derived token at once; a new
-// key with the same name revives nothing.
+// Hole 3, lineage half (ID2, T3): deleting the key refuses the derived token at once; a
+// new key with the same name revives nothing; revoking a parent refuses its descendants.
 func hole3Lineage(t *testing.T, e *env) {
 	var key, d minted
 	e.json(t, "POST", "/api/v1/orgs/acme/api-keys", e.admin, map[string]string{"name": "loader"}, 201, &key)
@@ -100,6 +100,14 @@ func hole3Lineage(t *testing.T, e *env) {
 	e.json(t, "POST", "/api/v1/orgs/acme/api-keys", e.admin, map[string]string{"name": "loader", "role": "admin"}, 201, nil)
 	e.fail(t, "GET", "/api/v1/whoami", d.Token, nil, 401, "unauthenticated", "")
 	e.fail(t, "GET", "/api/v1/orgs/acme/api-keys", d.Token, nil, 401, "unauthenticated", "")
+
+	// T3: revoking a token refuses its descendants, grandchildren included.
+	var child, grandchild minted
+	e.json(t, "POST", "/api/v1/tokens", e.admin, map[string]string{"ttl": "1h"}, 201, &child)
+	e.json(t, "POST", "/api/v1/tokens", child.Token, map[string]string{"ttl": "1h"}, 201, &grandchild)
+	e.json(t, "DELETE", "/api/v1/tokens/"+child.ID, e.admin, nil, 200, nil)
+	e.fail(t, "GET", "/api/v1/whoami", grandchild.Token, nil, 401, "unauthenticated", "")
+	e.json(t, "GET", "/api/v1/whoami", e.admin, nil, 200, nil)
 }
 
 // Hole 4 (T4): a 5-minute scoped token and a 2-minute robot token mint one-year tokens
