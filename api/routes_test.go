@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -128,4 +130,21 @@ func label(m *dto.Metric, name string) string {
 		}
 	}
 	return ""
+}
+
+// No authorization decision is left in api/ outside calls into authz/ (issue 7.1): no
+// handler reads token grants or asks SpiceDB about admins itself.
+func TestNoDecisionsInAPI(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for _, banned := range []string{".Allows(", ".IsAdmin(", "super_admin", "functionFor", "requireOrg", "requirePlatformAdmin"} {
+			require.NotContains(t, string(src), banned, "%s decides (%s): move it into authz/", f, banned)
+		}
+	}
 }
