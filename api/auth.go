@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/login"
 )
@@ -259,8 +260,16 @@ func (s *server) logout(c *gin.Context) {
 			}
 		case req.SessionID != "":
 			ses, err := s.Login.Session(ctx, req.SessionID)
-			if err != nil || ses.Subject != p.Subject {
-				writeError(c, apperr.New(apperr.NotFound, "not_found", "no session %q", req.SessionID))
+			switch {
+			case err == nil:
+			case apperr.KindOf(err) == apperr.NotFound:
+				ses = login.Session{}
+			default: // the session store is down: fail closed, say so
+				writeError(c, err)
+				return
+			}
+			if err := authz.EndSession(p, req.SessionID, ses.Subject); err != nil {
+				writeError(c, err)
 				return
 			}
 			if err := s.Login.Logout(ctx, req.SessionID); err != nil {

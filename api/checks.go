@@ -7,10 +7,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/relations"
-	"github.com/gatehouse-dev/gatehouse/schema"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -70,49 +70,6 @@ type explainResponse struct {
 	Paths     [][]string `json:"paths"`
 }
 
-// functionFor names the token-grant function that a permission exercises (T3).
-func functionFor(permission string) string {
-	switch permission {
-	case "write", "delete":
-		return permission
-	case "manage", "manage_acl", "create_repo":
-		return "manage"
-	case "super_admin":
-		return "admin"
-	}
-	return "read"
-}
-
-// checkPermission validates that permission exists on type typ.
-func checkPermission(field, typ, permission string) error {
-	if permission == "" {
-		return apperr.InvalidField(field, "is required")
-	}
-	known := schema.Permissions[typ]
-	if !slices.Contains(known, permission) {
-		return apperr.InvalidField(field, "%q is not a permission of %s (known: %v)", permission, typ, known)
-	}
-	return nil
-}
-
-// mayInspect reports whether the caller may ask about subjects other than itself on
-// resources of type typ in org: platform admins, and tokens granted the check function.
-func (s *server) mayInspect(c *gin.Context, p tokens.Principal, typ, org string) error {
-	if p.Scoped() && p.Allows("check", typ, org) {
-		return nil
-	}
-	if p.Allows("admin", "platform", "") {
-		admin, err := s.Platform.IsAdmin(c.Request.Context(), subjectOf(p))
-		if err != nil {
-			return err
-		}
-		if admin {
-			return nil
-		}
-	}
-	return apperr.Forbid("asking about a subject other than yourself needs a platform admin or a token granted the check function")
-}
-
 // parseCheck validates a check and resolves its subject: the caller when none is given.
 // self reports whether the subject is the caller, whose token grants then also apply.
 func (s *server) parseCheck(c *gin.Context, p tokens.Principal, req checkRequest, prefix string) (cr relations.CheckRequest, self bool, err error) {
@@ -120,30 +77,37 @@ func (s *server) parseCheck(c *gin.Context, p tokens.Principal, req checkRequest
 	if err != nil {
 		return cr, false, err
 	}
-	if err := checkPermission(prefix+"permission", res.Type, req.Permission); err != nil {
+	if err := authz.CheckPermission(prefix+"permission", res.Type, req.Permission); err != nil {
 		return cr, false, err
 	}
-	caller := subjectOf(p)
-	sub := caller
-	if req.Subject != "" {
-		if sub, err = identity.ParseSubject(prefix+"subject", req.Subject); err != nil {
-			return cr, false, err
-		}
-	}
-	self = sub == caller
-	if !self {
-		if err := s.mayInspect(c, p, res.Type, identity.OrgOf(res)); err != nil {
-			return cr, false, err
-		}
+	sub, self, err := s.resolveSubject(c, p, prefix+"subject", req.Subject, res.Type, identity.OrgOf(res))
+	if err != nil {
+		return cr, false, err
 	}
 	return relations.CheckRequest{Resource: res, Permission: req.Permission, Subject: sub,
 		Consistency: relations.Consistency{AtLeastAsFresh: req.AtLeastAsFresh}}, self, nil
 }
 
-// tokenAllows applies the caller's token grants to a check about the caller itself:
-// effective access is the token's grants intersected with the owner's permissions (T3).
+// resolveSubject parses the subject of a question (the caller when empty) and asks
+// authz whether the caller may ask about it.
+func (s *server) resolveSubject(c *gin.Context, p tokens.Principal, field, subject, typ, org string) (relations.Subject, bool, error) {
+	caller := subjectOf(p)
+	if subject == "" {
+		return caller, true, nil
+	}
+	sub, err := identity.ParseSubject(field, subject)
+	if err != nil {
+		return sub, false, err
+	}
+	if sub == caller {
+		return sub, true, nil
+	}
+	return sub, false, s.Authz.MayInspect(c.Request.Context(), p, typ, org)
+}
+
+// tokenAllows applies the caller's token grants to a check about the caller itself (T3).
 func tokenAllows(p tokens.Principal, self bool, cr relations.CheckRequest) bool {
-	return !self || p.Allows(functionFor(cr.Permission), cr.Resource.Type, identity.OrgOf(cr.Resource))
+	return authz.CheckGrant(p, self, cr.Resource, cr.Permission)
 }
 
 // bindCheck reads and validates the one check of a check or explain request; on false
@@ -226,29 +190,18 @@ func (s *server) lookupResources(c *gin.Context) {
 		return
 	}
 	p := principal(c)
-	if _, ok := schema.Permissions[req.ResourceType]; !ok {
-		writeError(c, apperr.InvalidField("resource_type", "%q is not a resource type (known: %v)", req.ResourceType, s.ResourceTypes))
-		return
-	}
-	if err := checkPermission("permission", req.ResourceType, req.Permission); err != nil {
+	if err := authz.CheckResourceType("resource_type", req.ResourceType); err != nil {
 		writeError(c, err)
 		return
 	}
-	caller := subjectOf(p)
-	sub := caller
-	if req.Subject != "" {
-		var err error
-		if sub, err = identity.ParseSubject("subject", req.Subject); err != nil {
-			writeError(c, err)
-			return
-		}
+	if err := authz.CheckPermission("permission", req.ResourceType, req.Permission); err != nil {
+		writeError(c, err)
+		return
 	}
-	self := sub == caller
-	if !self {
-		if err := s.mayInspect(c, p, req.ResourceType, "*"); err != nil {
-			writeError(c, err)
-			return
-		}
+	sub, self, err := s.resolveSubject(c, p, "subject", req.Subject, req.ResourceType, "*")
+	if err != nil {
+		writeError(c, err)
+		return
 	}
 	objs, err := s.Engine.LookupResources(c.Request.Context(), sub, req.Permission, req.ResourceType, relations.Consistency{AtLeastAsFresh: req.AtLeastAsFresh})
 	if err != nil {
@@ -276,7 +229,7 @@ func (s *server) lookupSubjects(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	if err := checkPermission("permission", res.Type, req.Permission); err != nil {
+	if err := authz.CheckPermission("permission", res.Type, req.Permission); err != nil {
 		writeError(c, err)
 		return
 	}
@@ -287,7 +240,7 @@ func (s *server) lookupSubjects(c *gin.Context) {
 		writeError(c, apperr.InvalidField("subject_type", "%q is not a subject type (known: %v)", req.SubjectType, identity.SubjectTypes))
 		return
 	}
-	if err := s.mayInspect(c, p, res.Type, identity.OrgOf(res)); err != nil {
+	if err := s.Authz.MayInspect(c.Request.Context(), p, res.Type, identity.OrgOf(res)); err != nil {
 		writeError(c, err)
 		return
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/relations"
 	"github.com/gatehouse-dev/gatehouse/tokens"
@@ -54,7 +55,7 @@ func (s *server) requestContext() gin.HandlerFunc {
 			route = "unmatched"
 		}
 		status := c.Writer.Status()
-		s.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(status)).Inc()
+		s.requests.WithLabelValues(methodLabel(c.Request.Method), route, strconv.Itoa(status)).Inc()
 		attrs := []any{slog.String("method", c.Request.Method), slog.String("route", route),
 			slog.Int("status", status), slog.Duration("duration", time.Since(start))}
 		if p, ok := c.Get(ctxPrincipal); ok {
@@ -92,8 +93,10 @@ func bodyLimit(n int64) gin.HandlerFunc {
 	}
 }
 
-// bind decodes a JSON body into v, answering 400/413 with the reason and, where it can
-// tell, the offending field.
+// bind decodes a JSON object body into v, strictly: a body that is empty, null, not an
+// object, holds a field v does not have, or has anything after the object gets 400 with
+// the reason and, where it can tell, the offending field; an oversized one 413. Every
+// handler reads its body through bind.
 func bind(c *gin.Context, v any) bool {
 	if c.Request.ContentLength != 0 {
 		ct := c.GetHeader("Content-Type")
@@ -112,15 +115,36 @@ func bind(c *gin.Context, v any) bool {
 	case err != nil:
 		writeError(c, apperr.New(apperr.Invalid, "invalid_body", "the request body could not be read"))
 		return false
-	case len(bytes.TrimSpace(body)) == 0:
-		writeError(c, apperr.New(apperr.Invalid, "invalid_json", "the request body is empty; a JSON object is required"))
-		return false
 	}
-	if err := json.Unmarshal(body, v); err != nil {
-		writeError(c, jsonError(body, err))
+	if err := decodeStrict(body, v); err != nil {
+		writeError(c, err)
 		return false
 	}
 	return true
+}
+
+// decodeStrict decodes one JSON object into v, refusing unknown fields.
+func decodeStrict(body []byte, v any) error {
+	trimmed := bytes.TrimSpace(body)
+	switch {
+	case len(trimmed) == 0:
+		return apperr.New(apperr.Invalid, "invalid_json", "the request body is empty; a JSON object is required")
+	case trimmed[0] != '{':
+		what := "not a JSON object"
+		if bytes.Equal(trimmed, []byte("null")) {
+			what = "null"
+		}
+		return apperr.New(apperr.Invalid, "invalid_json", "the request body is %s; a JSON object is required", what)
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(trimmed, err)
+	}
+	if dec.More() {
+		return apperr.New(apperr.Invalid, "invalid_json", "the request body holds more than one JSON value; send one object")
+	}
+	return nil
 }
 
 // jsonError explains a decoding failure, naming the field where possible.
@@ -140,6 +164,10 @@ func jsonError(body []byte, err error) error {
 			}
 		}
 		return apperr.New(apperr.Invalid, "invalid_argument", "%s", de)
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name = strings.Trim(name, `"`)
+		return apperr.InvalidField(name, "is not a field of this request (check its spelling)")
 	}
 	msg := strings.TrimPrefix(err.Error(), "json: ")
 	if len(msg) > 200 {
@@ -188,19 +216,45 @@ func (s *server) authenticate() gin.HandlerFunc {
 			return
 		}
 		if on {
-			admin, err := s.Platform.IsAdmin(c.Request.Context(), subjectOf(p))
-			if err != nil {
+			if err := s.Authz.AdminOnly(c.Request.Context(), p, s.Platform.LicenceExpired()); err != nil {
 				writeError(c, err)
 				return
 			}
-			if !admin {
-				msg := "the platform is in admin-only mode; only platform admins have access"
-				if s.Platform.LicenceExpired() {
-					msg = "the platform licence has expired; only platform admins have access until it is renewed"
-				}
-				writeError(c, apperr.New(apperr.Forbidden, "admin_only", "%s", msg))
-				return
-			}
+		}
+		c.Next()
+	}
+}
+
+// knownMethods are the HTTP methods counted under their own name in /metrics.
+var knownMethods = map[string]bool{"GET": true, "HEAD": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true, "OPTIONS": true}
+
+// methodLabel bounds the method label of /metrics: any other method is "other".
+func methodLabel(m string) string {
+	if knownMethods[m] {
+		return m
+	}
+	return "other"
+}
+
+// noStore marks an answer that carries a secret as not to be cached.
+func noStore(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	c.Header("Pragma", "no-cache")
+	c.Next()
+}
+
+// authorize asks authz whether the caller may do op, in the org of the path (for the
+// audit log, of its ?org= filter), before the handler runs. Elsewhere a query cannot
+// name the org, so it cannot widen what an org-limited grant allows.
+func (s *server) authorize(op authz.Op) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		org := c.Param("org")
+		if op == authz.OpAuditRead {
+			org = c.Query("org")
+		}
+		if err := s.Authz.Decide(c.Request.Context(), principal(c), op, org); err != nil {
+			writeError(c, err)
+			return
 		}
 		c.Next()
 	}

@@ -33,9 +33,8 @@ func (s *server) openAPIDoc() map[string]any {
 			"operationId": operationID(rt),
 			"tags":        []string{tag(rt.Path)},
 		}
-		if rt.Rules != "" {
-			op["description"] = "Rules: " + rt.Rules
-		}
+		op["description"] = describe(rt)
+		op["x-gatehouse-operation"] = string(rt.Op)
 		var params []any
 		for _, m := range ginParam.FindAllStringSubmatch(rt.Path, -1) {
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
@@ -63,13 +62,16 @@ func (s *server) openAPIDoc() map[string]any {
 			ok["content"] = map[string]any{"application/json": map[string]any{"schema": schemaRef(reflect.TypeOf(rt.Response), schemas)}}
 		}
 		responses := map[string]any{itoa(rt.Status): ok}
-		errResp := map[string]any{"description": "error", "content": map[string]any{"application/json": map[string]any{"schema": errRef}}}
-		for _, code := range []string{"400", "413", "503"} {
-			responses[code] = errResp
+		errResp := func(code int) map[string]any {
+			return map[string]any{"description": errorDescriptions[code], "content": map[string]any{"application/json": map[string]any{"schema": errRef}}}
 		}
+		codes := append([]int{400, 413, 503}, rt.Errors...)
 		if !rt.Public {
-			responses["401"], responses["403"] = errResp, errResp
+			codes = append(codes, 401, 403)
 			op["security"] = []any{map[string]any{"bearer": []string{}}}
+		}
+		for _, code := range codes {
+			responses[itoa(code)] = errResp(code)
 		}
 		op["responses"] = responses
 		item[strings.ToLower(rt.Method)] = op
@@ -83,6 +85,32 @@ func (s *server) openAPIDoc() map[string]any {
 			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
 		},
 	}
+}
+
+// errorDescriptions explain each error status in the OpenAPI document.
+var errorDescriptions = map[int]string{
+	400: "Bad input, naming the field: a body that is empty, null, not a JSON object, or holds an unknown field, one the call does not have (a misspelled \"subjet\" or \"grant\" is refused, never ignored); an internal schema relation (reader_role, *_agents, open...) named as a permission.",
+	401: "No token, or an invalid, expired or revoked one (or one whose parent is).",
+	403: "Authenticated but not allowed: the message names the missing grant or role.",
+	404: "Not found, or not visible to the caller.",
+	409: "Conflict: already exists, in use, or the write would break an invariant (the last admin, a team cycle, a second bucket config).",
+	413: "The body is too large.",
+	503: "A dependency (SpiceDB, the database) is down: nothing is allowed until it answers.",
+}
+
+// describe is a route's OpenAPI description: its rules, operation and notes.
+func describe(rt route) string {
+	d := "Operation: " + string(rt.Op) + "."
+	if rt.Rules != "" {
+		d = "Rules: " + rt.Rules + ". " + d
+	}
+	if rt.Secret {
+		d += " The answer carries a secret: Cache-Control: no-store."
+	}
+	if rt.Description != "" {
+		d += " " + rt.Description
+	}
+	return d
 }
 
 func (s *server) openapi(c *gin.Context) { c.JSON(http.StatusOK, s.openAPIDoc()) }

@@ -62,3 +62,38 @@ func TestUnknownRouteIsJSON404(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, rec.Code)
 	require.Contains(t, rec.Body.String(), `"code":"not_found"`)
 }
+
+// The OpenAPI document states what issue 7 changed: the lineage cap and capped field on
+// token mint, the strict-input 400, 409 where writes conflict, and each route's operation.
+func TestOpenAPIDocumentsAuthz(t *testing.T) {
+	s := newServer(Deps{Registry: prometheus.NewRegistry(), Version: "test"}, Options{})
+	doc := s.openAPIDoc()
+	raw, err := json.Marshal(doc)
+	require.NoError(t, err)
+	var d struct {
+		Paths map[string]map[string]struct {
+			Description string                     `json:"description"`
+			Operation   string                     `json:"x-gatehouse-operation"`
+			Responses   map[string]json.RawMessage `json:"responses"`
+		} `json:"paths"`
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &d))
+	mint := d.Paths["/api/v1/tokens"]["post"]
+	require.Contains(t, mint.Description, "never outlives its parent")
+	require.Contains(t, mint.Description, "capped:true")
+	require.Contains(t, d.Components.Schemas["mintResponse"].Properties, "capped")
+	require.Contains(t, string(mint.Responses["400"]), "unknown")
+	require.Contains(t, d.Paths["/api/v1/activate"]["post"].Responses, "409")
+	require.Contains(t, d.Paths["/api/v1/relationships"]["post"].Responses, "409")
+	require.Contains(t, d.Paths["/api/v1/orgs/{org}/teams/{team}/members/{subject}"]["put"].Responses, "409")
+	for path, ops := range d.Paths {
+		for method, op := range ops {
+			require.NotEmpty(t, op.Operation, "%s %s", method, path)
+		}
+	}
+}

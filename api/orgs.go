@@ -6,9 +6,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/orgs"
-	"github.com/gatehouse-dev/gatehouse/relations"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -65,50 +65,9 @@ func toOrgBody(o store.Org) orgBody {
 	return orgBody{Name: o.Name, RepoAccess: o.RepoAccess, CreatedAt: o.CreatedAt, CreatedBy: o.CreatedBy}
 }
 
-// requireOrg lets through callers holding permission ("read" or "manage") on org, whose
-// token allows it. Orgs the caller cannot see are NotFound, like absent ones.
-func (s *server) requireOrg(c *gin.Context, org, permission string) bool {
-	ctx := c.Request.Context()
-	if _, err := s.Orgs.Get(ctx, org); err != nil {
-		writeError(c, err)
-		return false
-	}
-	p := principal(c)
-	check := func(perm string) (bool, error) {
-		res, err := s.Engine.Check(ctx, relations.CheckRequest{Resource: relations.Object{Type: "org", ID: org}, Permission: perm, Subject: subjectOf(p)})
-		return res.Allowed, err
-	}
-	canRead, err := check("read")
-	if err != nil {
-		writeError(c, err)
-		return false
-	}
-	if !canRead {
-		writeError(c, apperr.New(apperr.NotFound, "not_found", "no org %q", org))
-		return false
-	}
-	if !p.Allows(functionFor(permission), "org", org) {
-		writeError(c, apperr.Forbid("this token's grants do not allow %s on org %s", functionFor(permission), org))
-		return false
-	}
-	if permission == "read" {
-		return true
-	}
-	ok, err := check(permission)
-	if err != nil {
-		writeError(c, err)
-		return false
-	}
-	if !ok {
-		writeError(c, apperr.Forbid("only admins of org %s may do this", org))
-		return false
-	}
-	return true
-}
-
 func (s *server) createOrg(c *gin.Context) {
 	var req orgRequest
-	if !bind(c, &req) || !s.requirePlatformAdmin(c) {
+	if !bind(c, &req) {
 		return
 	}
 	if req.Name == "" {
@@ -126,19 +85,19 @@ func (s *server) createOrg(c *gin.Context) {
 
 func (s *server) listOrgs(c *gin.Context) {
 	p := principal(c)
-	admin, err := s.Platform.IsAdmin(c.Request.Context(), subjectOf(p))
+	admin, err := s.Authz.PlatformAdmin(c.Request.Context(), p)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	list, err := s.Orgs.List(c.Request.Context(), subjectOf(p), admin && p.Allows("admin", "platform", ""))
+	list, err := s.Orgs.List(c.Request.Context(), subjectOf(p), admin)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
 	out := orgsResponse{Orgs: []orgBody{}}
 	for _, o := range list {
-		if p.Allows("read", "org", o.Name) {
+		if authz.Visible(p, o.Name) {
 			out.Orgs = append(out.Orgs, toOrgBody(o))
 		}
 	}
@@ -147,9 +106,6 @@ func (s *server) listOrgs(c *gin.Context) {
 
 func (s *server) getOrg(c *gin.Context) {
 	org := c.Param("org")
-	if !s.requireOrg(c, org, "read") {
-		return
-	}
 	o, err := s.Orgs.Get(c.Request.Context(), org)
 	if err != nil {
 		writeError(c, err)
@@ -161,7 +117,7 @@ func (s *server) getOrg(c *gin.Context) {
 func (s *server) patchOrg(c *gin.Context) {
 	var req orgPatch
 	org := c.Param("org")
-	if !bind(c, &req) || !s.requireOrg(c, org, "manage") {
+	if !bind(c, &req) {
 		return
 	}
 	o, err := s.Orgs.SetRepoAccess(c.Request.Context(), org, req.RepoAccess)
@@ -174,9 +130,6 @@ func (s *server) patchOrg(c *gin.Context) {
 
 func (s *server) deleteOrg(c *gin.Context) {
 	org := c.Param("org")
-	if !s.requireOrg(c, org, "manage") {
-		return
-	}
 	if err := s.Orgs.Delete(c.Request.Context(), org); err != nil {
 		writeError(c, err)
 		return
@@ -186,9 +139,6 @@ func (s *server) deleteOrg(c *gin.Context) {
 
 func (s *server) listMembers(c *gin.Context) {
 	org := c.Param("org")
-	if !s.requireOrg(c, org, "read") {
-		return
-	}
 	members, err := s.Orgs.Members(c.Request.Context(), org)
 	if err != nil {
 		writeError(c, err)
@@ -203,7 +153,7 @@ func (s *server) listMembers(c *gin.Context) {
 func (s *server) setMember(c *gin.Context) {
 	var req roleBody
 	org := c.Param("org")
-	if !bind(c, &req) || !s.requireOrg(c, org, "manage") {
+	if !bind(c, &req) {
 		return
 	}
 	m, err := s.Orgs.SetMember(c.Request.Context(), org, c.Param("email"), req.Role)
@@ -217,9 +167,6 @@ func (s *server) setMember(c *gin.Context) {
 
 func (s *server) removeMember(c *gin.Context) {
 	org := c.Param("org")
-	if !s.requireOrg(c, org, "manage") {
-		return
-	}
 	if err := s.Orgs.RemoveMember(c.Request.Context(), org, c.Param("email")); err != nil {
 		writeError(c, err)
 		return
@@ -229,9 +176,6 @@ func (s *server) removeMember(c *gin.Context) {
 
 func (s *server) listTeams(c *gin.Context) {
 	org := c.Param("org")
-	if !s.requireOrg(c, org, "read") {
-		return
-	}
 	teams, err := s.Orgs.Teams(c.Request.Context(), org)
 	if err != nil {
 		writeError(c, err)
@@ -242,9 +186,6 @@ func (s *server) listTeams(c *gin.Context) {
 
 func (s *server) putTeam(c *gin.Context) {
 	org, team := c.Param("org"), c.Param("team")
-	if !s.requireOrg(c, org, "manage") {
-		return
-	}
 	if err := s.Orgs.CreateTeam(c.Request.Context(), org, team); err != nil {
 		writeError(c, err)
 		return
@@ -254,9 +195,6 @@ func (s *server) putTeam(c *gin.Context) {
 
 func (s *server) deleteTeam(c *gin.Context) {
 	org, team := c.Param("org"), c.Param("team")
-	if !s.requireOrg(c, org, "manage") {
-		return
-	}
 	if err := s.Orgs.DeleteTeam(c.Request.Context(), org, team); err != nil {
 		writeError(c, err)
 		return
@@ -266,9 +204,6 @@ func (s *server) deleteTeam(c *gin.Context) {
 
 func (s *server) putTeamMember(c *gin.Context) {
 	org, team := c.Param("org"), c.Param("team")
-	if !s.requireOrg(c, org, "manage") {
-		return
-	}
 	m, err := s.Orgs.AddTeamMember(c.Request.Context(), org, team, pathParam(c, "subject"))
 	if err != nil {
 		writeError(c, err)
@@ -279,9 +214,6 @@ func (s *server) putTeamMember(c *gin.Context) {
 
 func (s *server) deleteTeamMember(c *gin.Context) {
 	org, team := c.Param("org"), c.Param("team")
-	if !s.requireOrg(c, org, "manage") {
-		return
-	}
 	if err := s.Orgs.RemoveTeamMember(c.Request.Context(), org, team, pathParam(c, "subject")); err != nil {
 		writeError(c, err)
 		return
@@ -292,7 +224,7 @@ func (s *server) deleteTeamMember(c *gin.Context) {
 func (s *server) createAPIKey(c *gin.Context) {
 	var req apiKeyRequest
 	org := c.Param("org")
-	if !bind(c, &req) || !s.requireOrg(c, org, "manage") {
+	if !bind(c, &req) {
 		return
 	}
 	if req.Name == "" {
@@ -310,9 +242,6 @@ func (s *server) createAPIKey(c *gin.Context) {
 
 func (s *server) listAPIKeys(c *gin.Context) {
 	org := c.Param("org")
-	if !s.requireOrg(c, org, "manage") {
-		return
-	}
 	keys, err := s.Orgs.APIKeys(c.Request.Context(), org)
 	if err != nil {
 		writeError(c, err)
@@ -323,9 +252,6 @@ func (s *server) listAPIKeys(c *gin.Context) {
 
 func (s *server) deleteAPIKey(c *gin.Context) {
 	org, name := c.Param("org"), c.Param("name")
-	if !s.requireOrg(c, org, "manage") {
-		return
-	}
 	if err := s.Orgs.DeleteAPIKey(c.Request.Context(), org, name); err != nil {
 		writeError(c, err)
 		return

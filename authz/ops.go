@@ -1,0 +1,188 @@
+package authz
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gatehouse-dev/gatehouse/identity"
+	"github.com/gatehouse-dev/gatehouse/internal/apperr"
+	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/schema"
+	"github.com/gatehouse-dev/gatehouse/tokens"
+)
+
+// Op names an operation of the API. Every route names one (api/server.go).
+type Op string
+
+// Operations. A route's handler may decide more on top (which check items a caller may
+// ask, which tokens it may mint) through the other functions of this package.
+const (
+	// OpPublic needs no token: health, version, metrics, OpenAPI, activation, login.
+	OpPublic Op = "public"
+	// OpSelf is about the calling token itself (whoami, logout): any valid token.
+	OpSelf Op = "self"
+	// OpPlatformAdmin: deactivation, platform admins, admin-only mode, robots (P2-P4, ID3).
+	OpPlatformAdmin Op = "platform.admin"
+	// OpOrgCreate: create an org (O1), platform admins only.
+	OpOrgCreate Op = "org.create"
+	// OpOrgList lists the orgs the caller can see: any token; the list is filtered.
+	OpOrgList Op = "org.list"
+	// OpOrgRead: see an org and its members (O1, O3). Orgs the caller cannot see are 404.
+	OpOrgRead Op = "org.read"
+	// OpOrgManage: change or delete an org, its members (O2, O3).
+	OpOrgManage Op = "org.manage"
+	// OpTeamRead and OpTeamManage: an org's teams (O4).
+	OpTeamRead   Op = "team.read"
+	OpTeamManage Op = "team.manage"
+	// OpAPIKeyManage: an org's API keys (ID2).
+	OpAPIKeyManage Op = "apikey.manage"
+	// OpAuditRead: the audit log (AU1): an org's for its admins, all of it for platform admins.
+	OpAuditRead Op = "audit.read"
+	// OpTokenMint, OpTokenList, OpTokenRevoke: managing tokens (T3, T4). A scoped token
+	// needs the manage function on token; minting is further decided by Mint.
+	OpTokenMint   Op = "token.mint"
+	OpTokenList   Op = "token.list"
+	OpTokenRevoke Op = "token.revoke"
+	// OpCheck: checks, bulk checks, lookups, explain (C1, C2): any token may ask; each
+	// question is decided by CheckPermission, MayInspect and CheckGrant.
+	OpCheck Op = "check"
+	// OpRelationshipRead and OpRelationshipWrite: raw relationships, export, import (A1).
+	OpRelationshipRead  Op = "relationship.read"
+	OpRelationshipWrite Op = "relationship.write"
+	// OpSchemaRead: read or validate the schema (A2).
+	OpSchemaRead Op = "schema.read"
+)
+
+// Grant functions (tokens.Functions).
+const (
+	FuncRead   = "read"
+	FuncWrite  = "write"
+	FuncDelete = "delete"
+	FuncManage = "manage"
+	FuncCheck  = "check"
+	FuncAdmin  = "admin"
+)
+
+// Token grant resource types that are not schema types.
+const (
+	ResToken        = "token"
+	ResRelationship = "relationship"
+	ResAudit        = "audit"
+	ResSchema       = "schema"
+)
+
+// need is the relationship an operation needs of the token's owner.
+type need int
+
+const (
+	needNothing       need = iota // any valid token
+	needPlatformAdmin             // platform:root#super_admin, and the admin grant on platform
+	needOrgRead                   // org#read (else 404 not found)
+	needOrgManage                 // org#read (else 404) and org#manage (else 403)
+	needAuditScope                // with an org: needOrgManage; without: needPlatformAdmin
+)
+
+// rule is the decision of one operation: the grant a scoped token needs (function on
+// resource, in the org acted in; "" for none) and the relationship its owner needs.
+type rule struct {
+	function, resource string
+	need               need
+}
+
+// rules decides every operation. An Op missing here is denied.
+var rules = map[Op]rule{
+	OpSelf:              {need: needNothing},
+	OpPlatformAdmin:     {function: FuncAdmin, resource: schema.TypePlatform, need: needPlatformAdmin},
+	OpOrgCreate:         {function: FuncAdmin, resource: schema.TypePlatform, need: needPlatformAdmin},
+	OpOrgList:           {need: needNothing},
+	OpOrgRead:           {function: FuncRead, resource: schema.TypeOrg, need: needOrgRead},
+	OpOrgManage:         {function: FuncManage, resource: schema.TypeOrg, need: needOrgManage},
+	OpTeamRead:          {function: FuncRead, resource: schema.TypeTeam, need: needOrgRead},
+	OpTeamManage:        {function: FuncManage, resource: schema.TypeTeam, need: needOrgManage},
+	OpAPIKeyManage:      {function: FuncManage, resource: schema.TypeOrg, need: needOrgManage},
+	OpAuditRead:         {function: FuncRead, resource: ResAudit, need: needAuditScope},
+	OpTokenMint:         {function: FuncManage, resource: ResToken, need: needNothing},
+	OpTokenList:         {function: FuncManage, resource: ResToken, need: needNothing},
+	OpTokenRevoke:       {function: FuncManage, resource: ResToken, need: needNothing},
+	OpCheck:             {need: needNothing},
+	OpRelationshipRead:  {function: FuncRead, resource: ResRelationship, need: needPlatformAdmin},
+	OpRelationshipWrite: {function: FuncWrite, resource: ResRelationship, need: needPlatformAdmin},
+	OpSchemaRead:        {function: FuncRead, resource: ResSchema, need: needNothing},
+}
+
+// Ops lists every operation a route may name, OpPublic included.
+func Ops() []Op {
+	out := []Op{OpPublic}
+	for op := range rules {
+		out = append(out, op)
+	}
+	return out
+}
+
+// Known reports whether op is an operation this package decides (or OpPublic).
+func Known(op Op) bool {
+	_, ok := rules[op]
+	return ok || op == OpPublic
+}
+
+// Decide answers whether p may do op in org ("" for operations outside any org). nil
+// means allowed; otherwise an apperr saying what is missing: Forbidden (403), or
+// NotFound (404) for an org the caller cannot see. OpPublic and unknown operations are
+// denied: public routes never reach a decision.
+func (a *Authorizer) Decide(ctx context.Context, p tokens.Principal, op Op, org string) error {
+	r, ok := a.rules[op]
+	if !ok {
+		return apperr.Forbid("operation %q has no authorization rule: denied", op)
+	}
+	if r.function != "" && !p.Allows(r.function, r.resource, org) {
+		where := ""
+		if org != "" {
+			where = " in org " + org
+		}
+		return apperr.Forbid("this token's grants do not allow %s on %s%s; mint a token granted it", r.function, r.resource, where).
+			WithDetails("missing", fmt.Sprintf("%s:%s", r.function, r.resource))
+	}
+	n := r.need
+	if n == needAuditScope {
+		n = needPlatformAdmin
+		if org != "" {
+			n = needOrgManage
+		}
+	}
+	switch n {
+	case needNothing:
+		_, err := subjectOf(p)
+		return err
+	case needPlatformAdmin:
+		return a.requirePlatformAdmin(ctx, p)
+	case needOrgRead, needOrgManage:
+		return a.requireOrg(ctx, p, org, n == needOrgManage)
+	}
+	return apperr.Forbid("operation %q: denied", op)
+}
+
+// requireOrg needs org#read of p's owner (an org it cannot see is NotFound, like an
+// absent one) and, for manage, org#manage.
+func (a *Authorizer) requireOrg(ctx context.Context, p tokens.Principal, org string, manage bool) error {
+	if !identity.ValidName(org) {
+		return apperr.New(apperr.NotFound, "not_found", "no org %q", org)
+	}
+	obj := relations.Object{Type: schema.TypeOrg, ID: org}
+	ok, err := a.check(ctx, p, obj, schema.PermRead)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return apperr.New(apperr.NotFound, "not_found", "no org %q", org)
+	}
+	if !manage {
+		return nil
+	}
+	if ok, err = a.check(ctx, p, obj, schema.PermManage); err != nil {
+		return err
+	}
+	if !ok {
+		return apperr.Forbid("only admins of org %s may do this", org)
+	}
+	return nil
+}

@@ -1,0 +1,143 @@
+package authz
+
+import (
+	"context"
+	"slices"
+	"sort"
+
+	"github.com/gatehouse-dev/gatehouse/identity"
+	"github.com/gatehouse-dev/gatehouse/internal/apperr"
+	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/schema"
+	"github.com/gatehouse-dev/gatehouse/tokens"
+)
+
+// checkable maps, per resource type, every permission a check or lookup may name to the
+// token grant function it exercises (T3). A test proves that every name gatehouse.zed
+// declares is here or in internal, so a new permission without a decided function fails
+// CI, and at run time a name in neither is refused.
+var checkable = map[string]map[string]string{
+	schema.TypePlatform: {schema.PermSuperAdmin: FuncAdmin, schema.PermManage: FuncAdmin},
+	schema.TypeOrg: {schema.PermRead: FuncRead, schema.PermManage: FuncManage,
+		schema.PermCreateRepo: FuncWrite},
+	schema.TypeTeam: {schema.PermRead: FuncRead, schema.PermManage: FuncManage},
+	schema.TypeRepo: {schema.PermRead: FuncRead, schema.PermWrite: FuncWrite,
+		schema.PermDelete: FuncDelete, schema.PermManageACL: FuncManage},
+	schema.TypePipeline: {schema.PermRead: FuncRead, schema.PermManage: FuncManage},
+	schema.TypeBucket:   {schema.PermRead: FuncRead, schema.PermManage: FuncManage},
+}
+
+// internal lists, per type, the schema's relations and building-block permissions:
+// stored facts and intermediate steps (reader_role, *_agents, open, unlocked...) that
+// skip the gates the permissions above apply (admin-only mode, ACL-only orgs). They are
+// not permissions: a check or lookup naming one is refused with 400 (hole 8).
+var internal = map[string][]string{
+	schema.TypeUser:           {schema.RelAgent},
+	schema.TypeRobot:          {schema.RelAgent},
+	schema.TypeServiceAccount: {schema.RelOrg, schema.RelAgent},
+	schema.TypePlatform:       {schema.RelAdmin, schema.RelUnlocked, schema.PermOpen, schema.PermAdminAgents},
+	schema.TypeTeam:           {schema.RelOrg, schema.RelMember, schema.RelAgent},
+	schema.TypeOrg: {schema.RelPlatform, schema.RelAdmin, schema.RelMember, schema.RelReposOpenTo,
+		schema.PermOpen, schema.PermMemberRepoAccess, schema.RelAgent, schema.PermAdminAgents,
+		schema.PermMemberRepoAgents, schema.PermMemberAgents},
+	schema.TypeRepo: {schema.RelOrg, schema.RelBucket, schema.RelReader, schema.RelWriter, schema.RelOwner,
+		schema.RelInputOf, schema.RelOutputOf, schema.PermOwnerRole, schema.PermWriterRole, schema.PermReaderRole,
+		schema.PermOwnerAgents, schema.PermWriterAgents, schema.PermReaderAgents},
+	schema.TypePipeline: {schema.RelOrg, schema.RelCreator},
+	schema.TypeBucket:   {schema.RelOrg},
+}
+
+// Checkable returns the permissions a check may name on typ, sorted.
+func Checkable(typ string) []string {
+	out := make([]string, 0, len(checkable[typ]))
+	for p := range checkable[typ] {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// CheckableTypes returns the resource types a check or lookup may name, sorted.
+func CheckableTypes() []string {
+	out := make([]string, 0, len(checkable))
+	for t := range checkable {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// FunctionFor names the grant function that permission on typ exercises; false when the
+// permission is not one callers may ask about (then the answer is deny).
+func FunctionFor(typ, permission string) (string, bool) {
+	f, ok := checkable[typ][permission]
+	return f, ok
+}
+
+// CheckPermission validates that a check or lookup may name permission on typ: 400
+// naming field when it is empty, internal to the schema, or unknown.
+func CheckPermission(field, typ, permission string) error {
+	if permission == "" {
+		return apperr.InvalidField(field, "is required")
+	}
+	if _, ok := checkable[typ]; !ok {
+		return apperr.InvalidField(field, "%s has no permissions to check (types with permissions: %v)", typ, CheckableTypes())
+	}
+	if slices.Contains(internal[typ], permission) {
+		return apperr.InvalidField(field, "%q is an internal relation of the schema, not a permission (permissions of %s: %v)",
+			permission, typ, Checkable(typ))
+	}
+	if _, ok := checkable[typ][permission]; !ok {
+		return apperr.InvalidField(field, "%q is not a permission of %s (known: %v)", permission, typ, Checkable(typ))
+	}
+	return nil
+}
+
+// CheckResourceType validates the resource type of a lookup.
+func CheckResourceType(field, typ string) error {
+	if _, ok := checkable[typ]; !ok {
+		return apperr.InvalidField(field, "%q is not a resource type with permissions (known: %v)", typ, CheckableTypes())
+	}
+	return nil
+}
+
+// CheckGrant applies p's grants to a question about p's own owner (self): effective
+// access is the token's grants intersected with the owner's permissions (T3). About
+// another subject (asked with MayInspect's leave) the grants do not apply. A permission
+// without a grant function is denied.
+func CheckGrant(p tokens.Principal, self bool, res relations.Object, permission string) bool {
+	f, ok := FunctionFor(res.Type, permission)
+	if !ok {
+		return false
+	}
+	return !self || p.Allows(f, res.Type, identity.OrgOf(res))
+}
+
+// grantsCheck reports whether one of p's grants names the check function explicitly and
+// covers typ in org. A "*" function does not confer check: anyone may mint role admin
+// (every function) for themselves, but only platform admins mint check (T3).
+func grantsCheck(p tokens.Principal, typ, org string) bool {
+	for _, g := range p.Grants {
+		if slices.Contains(g.Functions, FuncCheck) && g.Allows(FuncCheck, typ, org) {
+			return true
+		}
+	}
+	return false
+}
+
+// MayInspect decides whether p may ask about subjects other than its owner on resources
+// of type typ in org ("*" for any): platform admins, and tokens granted the check
+// function (data services).
+func (a *Authorizer) MayInspect(ctx context.Context, p tokens.Principal, typ, org string) error {
+	if grantsCheck(p, typ, org) {
+		return nil
+	}
+	admin, err := a.PlatformAdmin(ctx, p)
+	if err != nil {
+		return err
+	}
+	if admin {
+		return nil
+	}
+	return apperr.Forbid("asking about a subject other than yourself needs a platform admin or a token granted the check function on %s", typ)
+}
