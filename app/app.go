@@ -263,4 +263,6 @@ func (a *App) Registry() *prometheus.Registry { return a.reg }
 
 // SpiceDB returns the SpiceDB permissions client under the engine, for benchmarks that
 // compare Gatehouse with SpiceDB itself on the same engine.
-func (a *App) SpiceDB() (v1.PermissionsServiceClient, bool) { return relations.PermissionsClient(a.base) }
+func (a *App) SpiceDB() (v1.PermissionsServiceClient, bool) {
+	return relations.PermissionsClient(a.base)
+}
