@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gatehouse-dev/gatehouse/relations"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
@@ -32,7 +34,13 @@ func revocation(ctx context.Context, cfg config, pg *postgres) error {
 		return err
 	}
 	defer a.close()
+	// A second embedded SpiceDB on PostgreSQL in this process would register its datastore
+	// metrics twice on Prometheus's default registry: give replica B its own.
+	defReg, defGath := prometheus.DefaultRegisterer, prometheus.DefaultGatherer
+	own := prometheus.NewRegistry()
+	prometheus.DefaultRegisterer, prometheus.DefaultGatherer = own, own
 	b, err := startReplica(ctx, "replica-b", url, false)
+	prometheus.DefaultRegisterer, prometheus.DefaultGatherer = defReg, defGath
 	if err != nil {
 		return err
 	}
