@@ -121,12 +121,31 @@ func (t *target) close() {
 // then writes one marker relationship through Gatehouse's engine and returns its token:
 // both sides of every comparison then read at least as fresh as the whole load.
 func (t *target) load(ctx context.Context, rels []relations.Relationship, batch int) (string, time.Duration, error) {
-	start := time.Now()
+	start, last := time.Now(), time.Now()
+	for i := 0; i < len(rels); i += importPerStream {
+		end := min(i+importPerStream, len(rels))
+		if err := t.importStream(ctx, rels[i:end], batch); err != nil {
+			return "", 0, fmt.Errorf("bulk import at %d: %w", i, err)
+		}
+		if time.Since(last) > 5*time.Second {
+			progress("%s: imported %d/%d...", t.name, end, len(rels))
+			last = time.Now()
+		}
+	}
+	took := time.Since(start)
+	marker := rel(obj("repo", "marker/loaded"), "org", subj("org", "marker", ""))
+	tok, err := t.app.Engine().Write(ctx, []relations.Update{{Operation: relations.OpTouch, Relationship: marker}}, nil)
+	return tok, took, err
+}
+
+// importPerStream keeps each import stream well inside SpiceDB's 30 s stream deadline.
+const importPerStream = 50_000
+
+func (t *target) importStream(ctx context.Context, rels []relations.Relationship, batch int) error {
 	stream, err := t.spice.ImportBulkRelationships(ctx)
 	if err != nil {
-		return "", 0, err
+		return err
 	}
-	last := time.Now()
 	for i := 0; i < len(rels); i += batch {
 		end := min(i+batch, len(rels))
 		req := &v1.ImportBulkRelationshipsRequest{Relationships: make([]*v1.Relationship, 0, end-i)}
@@ -135,20 +154,11 @@ func (t *target) load(ctx context.Context, rels []relations.Relationship, batch 
 		}
 		if err := stream.Send(req); err != nil {
 			_, rerr := stream.CloseAndRecv()
-			return "", 0, fmt.Errorf("bulk import at %d: %w (%v)", i, err, rerr)
-		}
-		if time.Since(last) > 5*time.Second {
-			progress("%s: imported %d/%d...", t.name, end, len(rels))
-			last = time.Now()
+			return fmt.Errorf("%w (%v)", err, rerr)
 		}
 	}
-	if _, err := stream.CloseAndRecv(); err != nil {
-		return "", 0, fmt.Errorf("bulk import: %w", err)
-	}
-	took := time.Since(start)
-	marker := rel(obj("repo", "marker/loaded"), "org", subj("org", "marker", ""))
-	tok, err := t.app.Engine().Write(ctx, []relations.Update{{Operation: relations.OpTouch, Relationship: marker}}, nil)
-	return tok, took, err
+	_, err = stream.CloseAndRecv()
+	return err
 }
 
 // ---- PostgreSQL ----
