@@ -220,6 +220,8 @@ func sizeRun(ctx context.Context, cfg config, pg *postgres, ds string, size int,
 	}
 	defer t.close()
 	rels, m := dataset(size, cfg.repos, cfg.seed)
+	note("%s %s: %d relationships, %d repos, %.1f grants per repo on average (denser data answers more checks by a direct grant)",
+		ds, sizeLabel(size), len(rels), cfg.repos, float64(len(rels)-minRels(cfg.repos))/float64(cfg.repos))
 	progress("%s %s: bulk-importing %d relationships over %d repos...", ds, sizeLabel(size), len(rels), cfg.repos)
 	token, took, err := t.load(ctx, rels, cfg.batch)
 	if err != nil {
@@ -248,12 +250,13 @@ func sizeRun(ctx context.Context, cfg config, pg *postgres, ds string, size int,
 		return 0, err
 	}
 	note("check_*_cold%s: %d distinct checks asked once each through Gatehouse HTTP%s; %s", suffix, r.n(), cappedNote(r), gatehouseSettings(ds))
-	figure("check_rps_cold"+suffix, r.rps(), "req/s")
+	goal := "req/s"
+	if ds == "pg" {
+		goal = "req/s (goal >= 1000 at 1m)"
+	}
+	figure("check_rps_cold"+suffix, r.rps(), goal)
 	figure("check_p50_cold"+suffix, r.pct(0.50), "ms")
 	figure("check_p99_cold"+suffix, r.pct(0.99), "ms")
-	if ds == "pg" && size == 1_000_000 {
-		figure("check_rps_cold_pg_1m", r.rps(), "req/s (goal >= 1000)")
-	}
 	return r.pct(0.99), nil
 }
 
