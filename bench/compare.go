@@ -83,7 +83,7 @@ func compareHot(cfg config, ds string, m *model, http, grpc askFn, rng *rand.Ran
 	}
 	note("check_http_vs_grpc_hot on %s: %d checks repeated for %s per side, %d clients, caches primed by one pass", ds, len(checks), cfg.hotDuration, cfg.clients)
 	note("  side A: %s", gatehouseSettings(ds))
-	note("  side B: %s", grpcSettings)
+	note("  side B: %s; its dispatch cache is keyed by the quantized revision (5 s), so it only answers repeats within one window", grpcSettings)
 	figure("check_rps_hot_http", res[1].rps(), "req/s")
 	figure("check_rps_hot_grpc", res[0].rps(), "req/s")
 	figure("check_p99_hot_http", res[1].pct(0.99), "ms")

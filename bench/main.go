@@ -69,7 +69,7 @@ func parseFlags() (config, error) {
 	flag.IntVar(&cfg.hotQueries, "hot-queries", 100, "checks repeated in the hot comparison")
 	flag.DurationVar(&cfg.hotDuration, "hot-duration", 10*time.Second, "measured time per side in the hot comparison")
 	flag.IntVar(&cfg.scaleQueries, "scale-queries", 3000, "distinct checks per datastore and size")
-	flag.DurationVar(&cfg.limit, "limit", 90*time.Second, "longest time of one measured block (a block cut short says so)")
+	flag.DurationVar(&cfg.limit, "limit", 60*time.Second, "longest time of one measured block (a block cut short says so)")
 	flag.IntVar(&cfg.revocations, "revocations", 100, "revocations of each kind in revocation_ms (0 skips it)")
 	flag.IntVar(&cfg.revParallel, "revocation-parallel", 10, "revocations in flight at once")
 	flag.StringVar(&cfg.compareOn, "compare-on", "memory", "datastore of the cold and hot comparisons (at the first size): memory or pg")
