@@ -109,3 +109,29 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	stop()
 	require.NoError(t, <-done)
 }
+
+// TestNewClosesWhatItOpenedWhenSpiceDBIsDown: the store and the engine open, the schema
+// write fails (fail closed), and New closes what it opened instead of returning half a
+// service.
+func TestNewClosesWhatItOpenedWhenSpiceDBIsDown(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := DefaultConfig()
+	cfg.SpiceDBEndpoint, cfg.SpiceDBToken, cfg.SpiceDBInsecure = "127.0.0.1:1", "key", true
+	a, err := New(ctx, cfg)
+	require.Error(t, err)
+	t.Log(err)
+	require.Nil(t, a)
+}
+
+func TestCloseRunsInReverseOrderOnce(t *testing.T) {
+	var order []int
+	a := &App{}
+	for i := range 3 {
+		a.onClose(func() error { order = append(order, i); return nil })
+	}
+	a.onClose(func() error { return errors.New("boom") })
+	require.ErrorContains(t, a.Close(), "boom")
+	require.ErrorContains(t, a.Close(), "boom", "the same answer the second time")
+	require.Equal(t, []int{2, 1, 0}, order, "reverse order, once")
+}
