@@ -30,10 +30,9 @@ test-unit: ## unit and schema tests only (no PostgreSQL, no binaries)
 test-integration: test-deps ## end-to-end tests against the real binary, SpiceDB and PostgreSQL
 	$(GO) test $(TEST_FLAGS) ./tests/...
 
-bench: ## load benchmark (not part of test): memory datastore, then PostgreSQL (+ store comparison)
+bench: ## load benchmark, not part of test (cold/hot HTTP vs gRPC, 100k/1M on memory and PostgreSQL, revocation); BENCH_FLAGS="-sizes 100k" shortens it
 	$(GO) build -o bin/bench ./bench
-	./bin/bench -cases http,grpc,empty $(BENCH_FLAGS)
-	./bin/bench -pg $(BENCH_FLAGS)
+	./bin/bench $(BENCH_FLAGS)
 
 lint: ## gofmt, go vet, and golangci-lint when installed
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)

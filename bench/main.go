@@ -1,97 +1,149 @@
-// Command bench is Gatehouse's check load generator (run by `make bench`, not by go test).
+// Command bench is Gatehouse's load benchmark (run by `make bench`, never by go test).
 //
-// It starts an embedded SpiceDB (memory datastore, or PostgreSQL with -pg / -database-url),
-// writes the policy schema, activates the platform, loads a synthetic org/repo/user/team
-// graph of -rels relationships, serves the Gatehouse API on 127.0.0.1:0 in this process,
-// and runs -clients concurrent clients for -duration per case over a fixed, seeded list of
-// allowed and denied checks:
+// Every Gatehouse it measures is built by app.New, exactly as `gatehouse serve` builds it
+// (store, engine, schema, tokens, platform, orgs, login, audit, metrics, HTTP handler),
+// and served over loopback HTTP. Comparisons with SpiceDB use the gRPC client of that same
+// embedded SpiceDB, so both sides ask the same engine about the same data, in one run, at
+// the same consistency. Data is loaded through SpiceDB's bulk import.
 //
-//	check_http   POST /api/v1/check with a robot token granted check on everything, over
-//	             loopback TCP (full stack: Gin middleware, token verification, JSON).
-//	check_grpc   relations.Engine.Check on the same engine, in process: a gRPC
-//	             CheckPermission over the embedded SpiceDB's in-memory (bufconn) listener,
-//	             through the engine's own client (relations exposes no raw client).
-//	empty        GET /api/iam/v1/ping through the same server and middleware.
+// What it prints on stdout, as `BENCH <name> <value> <unit>` (settings as `# ` lines):
 //
-// Figures go to stdout as `BENCH <name> <value> <unit>`; progress goes to stderr. Every
-// answer is compared with the expected one (from a model of the schema, confirmed by a
-// first sequential pass through the engine); any difference fails the run.
+//	check_http_vs_grpc_cold  -cold-queries distinct user checks per side (more than any cache
+//	                         holds: no query is asked twice), blocks run gRPC, HTTP, HTTP,
+//	                         gRPC so neither side profits from the other's warm-up; ratio of
+//	                         HTTP to gRPC throughput (goal >= 0.8).
+//	check_http_vs_grpc_hot   -hot-queries checks asked again and again, each side with its
+//	                         own caches on; Gatehouse's check-cache hit ratio printed.
+//	datastore_queries_per_check_{user,pipeline}  SpiceDB datastore queries per cold check.
+//	check_rps_cold_<ds>_<size>, check_p99_cold_<ds>_<size>, rss_*  per datastore and size.
+//	check_p99_<big>_vs_<small>[_mem]  p99 growth with the data (goal <= 2).
+//	revocation_ms            p99 of token revocations and relationship deletes on one
+//	                         replica until the other refuses (two app.New on one PostgreSQL).
+//
+// Progress goes to stderr. Every answer is compared with a model of the data; any wrong
+// answer fails the run.
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
-	"io"
-	"log/slog"
 	"math/rand/v2"
-	"net"
-	"net/http"
 	"os"
-	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/gatehouse-dev/gatehouse/api"
-	"github.com/gatehouse-dev/gatehouse/bootstrap"
-	"github.com/gatehouse-dev/gatehouse/platform"
-	"github.com/gatehouse-dev/gatehouse/relations"
-	"github.com/gatehouse-dev/gatehouse/schema"
-	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tests/harness"
-	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
 type config struct {
-	rels        int
-	clients     int
-	duration    time.Duration
-	warmup      time.Duration
-	checks      int
-	seed        uint64
-	batch       int
-	pg          bool
-	databaseURL string
-	cpuprofile  string
-	cases       string
-	logRequests bool
-	prime       bool
+	sizes        []int
+	datastores   []string
+	repos        int
+	clients      int
+	coldQueries  int
+	hotQueries   int
+	hotDuration  time.Duration
+	scaleQueries int
+	limit        time.Duration
+	revocations  int
+	revParallel  int
+	compareOn    string
+	batch        int
+	seed         uint64
+	databaseURL  string
+	parts        string
+	memoryMax    int
+}
+
+func parseFlags() (config, error) {
+	var cfg config
+	var sizes, datastores string
+	flag.StringVar(&sizes, "sizes", "100k,1m", "relationship counts to load, comma-separated (k and m suffixes)")
+	flag.StringVar(&datastores, "datastores", "memory,pg", "datastores of the size runs: memory, pg")
+	flag.IntVar(&cfg.repos, "repos", 10000, "repos the relationships are spread over (a multiple of 10)")
+	flag.IntVar(&cfg.clients, "clients", 16, "concurrent clients")
+	flag.IntVar(&cfg.coldQueries, "cold-queries", 10000, "distinct checks per side in the cold comparison")
+	flag.IntVar(&cfg.hotQueries, "hot-queries", 100, "checks repeated in the hot comparison")
+	flag.DurationVar(&cfg.hotDuration, "hot-duration", 10*time.Second, "measured time per side in the hot comparison")
+	flag.IntVar(&cfg.scaleQueries, "scale-queries", 3000, "distinct checks per datastore and size")
+	flag.DurationVar(&cfg.limit, "limit", 60*time.Second, "longest time of one measured block (a block cut short says so)")
+	flag.IntVar(&cfg.revocations, "revocations", 100, "revocations of each kind in revocation_ms (0 skips it)")
+	flag.IntVar(&cfg.revParallel, "revocation-parallel", 10, "revocations in flight at once")
+	flag.StringVar(&cfg.compareOn, "compare-on", "memory", "datastore of the cold and hot comparisons (at the first size): memory or pg")
+	flag.IntVar(&cfg.batch, "batch", 5000, "relationships per bulk-import message")
+	flag.Uint64Var(&cfg.seed, "seed", 1, "seed of the data and the checks")
+	flag.StringVar(&cfg.databaseURL, "database-url", "", "PostgreSQL URL whose cluster gets the bench's databases (default: a throwaway cluster from tests/harness)")
+	flag.StringVar(&cfg.parts, "run", "compare,sizes,revocation", "parts to run: compare, sizes, revocation")
+	var memoryMax string
+	flag.StringVar(&memoryMax, "memory-max", "100k", "largest size run on the memory datastore (SpiceDB's memdb at 1m: ~6 GB RSS, ~170 s to load, checks past 60 s on 2 cores)")
+	flag.Parse()
+	var err error
+	if cfg.memoryMax, err = parseSize(memoryMax); err != nil {
+		return cfg, fmt.Errorf("-memory-max: %w", err)
+	}
+	for _, s := range strings.Split(sizes, ",") {
+		n, err := parseSize(s)
+		if err != nil {
+			return cfg, fmt.Errorf("-sizes: %w", err)
+		}
+		if n < minRels(cfg.repos) {
+			return cfg, fmt.Errorf("-sizes: %d is below the %d relationships of the skeleton for -repos %d", n, minRels(cfg.repos), cfg.repos)
+		}
+		cfg.sizes = append(cfg.sizes, n)
+	}
+	for _, d := range strings.Split(datastores, ",") {
+		if d = strings.TrimSpace(d); d != "memory" && d != "pg" {
+			return cfg, fmt.Errorf("-datastores: %q is neither memory nor pg", d)
+		}
+		cfg.datastores = append(cfg.datastores, strings.TrimSpace(d))
+	}
+	if cfg.repos < numOrgs || cfg.repos%numOrgs != 0 {
+		return cfg, fmt.Errorf("-repos %d: must be a positive multiple of %d", cfg.repos, numOrgs)
+	}
+	return cfg, nil
+}
+
+func parseSize(s string) (int, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	mul := 1
+	switch {
+	case strings.HasSuffix(s, "m"):
+		mul, s = 1_000_000, strings.TrimSuffix(s, "m")
+	case strings.HasSuffix(s, "k"):
+		mul, s = 1000, strings.TrimSuffix(s, "k")
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not a count such as 100k or 1m", s)
+	}
+	return n * mul, nil
+}
+
+func sizeLabel(n int) string {
+	switch {
+	case n%1_000_000 == 0:
+		return fmt.Sprintf("%dm", n/1_000_000)
+	case n%1000 == 0:
+		return fmt.Sprintf("%dk", n/1000)
+	}
+	return strconv.Itoa(n)
 }
 
 func main() {
-	var cfg config
-	flag.IntVar(&cfg.rels, "rels", 100000, "relationships to load (at least ~2,200 for the fixed org/repo/user skeleton)")
-	flag.IntVar(&cfg.clients, "clients", 32, "concurrent clients per case")
-	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "measured run time per case")
-	flag.DurationVar(&cfg.warmup, "warmup", time.Second, "unmeasured run time before each case")
-	flag.IntVar(&cfg.checks, "checks", 1000, "size of the fixed check list (cycled through by the clients)")
-	flag.BoolVar(&cfg.prime, "prime", true, "ask every check of the list once through each case before measuring it (steady state of a data service that asks the same questions again)")
-	flag.Uint64Var(&cfg.seed, "seed", 1, "seed of the data set and check list")
-	flag.IntVar(&cfg.batch, "batch", 1000, "relationships per Write while loading")
-	flag.BoolVar(&cfg.pg, "pg", false, "use the embedded SpiceDB on PostgreSQL (a throwaway cluster from tests/harness unless -database-url is set); figures get a _pg suffix")
-	flag.StringVar(&cfg.databaseURL, "database-url", "", "PostgreSQL URL of an empty database for -pg (implies -pg)")
-	flag.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile of the measured cases (not the load) to this file")
-	flag.StringVar(&cfg.cases, "cases", "http,grpc,empty,stores", "cases to run, comma-separated: http, grpc, empty, stores (API-key checks on the memory and PostgreSQL stores)")
-	flag.BoolVar(&cfg.logRequests, "log-requests", false, "send the API's request log to stderr (default: formatted, then discarded)")
-	flag.Parse()
-	if cfg.databaseURL != "" {
-		cfg.pg = true
+	cfg, err := parseFlags()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
 	}
-	err := run(cfg)
+	pg := &postgres{baseURL: cfg.databaseURL}
+	start := time.Now()
+	err = runAll(context.Background(), cfg, pg)
+	pg.close()
 	harness.Cleanup()
+	progress("done in %s", time.Since(start).Round(time.Second))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench: FAIL:", err)
 		os.Exit(1)
@@ -99,679 +151,128 @@ func main() {
 }
 
 func progress(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	fmt.Fprintf(os.Stderr, "bench: %s "+format+"\n", append([]any{time.Now().UTC().Format("15:04:05")}, args...)...)
 }
 
-// ---- data set ----
-
-const (
-	numOrgs        = 10
-	reposPerOrg    = 100
-	usersPerOrg    = 100
-	teamsPerOrg    = 10
-	membersPerTeam = 10
-)
-
-func orgName(o int) string   { return fmt.Sprintf("org%d", o) }
-func repoID(o, r int) string { return fmt.Sprintf("org%d/repo%d", o, r) }
-func userID(o, u int) string { return fmt.Sprintf("u%d@org%d.example.com", u, o) }
-func teamID(o, t int) string { return fmt.Sprintf("org%d/team%d", o, t) }
-func openOrg(o int) bool     { return o%2 == 0 } // even orgs keep the default "members" mode
-func teamOf(u int) int       { return u / membersPerTeam }
-
-var repoRoles = []string{"reader", "writer", "owner"}
-
-func obj(t, id string) relations.Object { return relations.Object{Type: t, ID: id} }
-func subj(t, id, rel string) relations.Subject {
-	return relations.Subject{Object: obj(t, id), Relation: rel}
-}
-func rel(res relations.Object, r string, s relations.Subject) relations.Relationship {
-	return relations.Relationship{Resource: res, Relation: r, Subject: s}
+func figure(name string, value float64, unit string) {
+	fmt.Printf("BENCH %s %.3f %s\n", name, value, unit)
 }
 
-// model is the ground truth of the generated grants, to compute expected answers.
-type model struct {
-	// direct[repo][user] and team[repo][team]: the highest role index (0 reader..2 owner), -1 none.
-	direct map[[2]int]map[int]int // key {org, repo} -> user -> role
-	team   map[[2]int]map[int]int // key {org, repo} -> team -> role
-}
+func note(format string, args ...any) { fmt.Printf("# "+format+"\n", args...) }
 
-// dataset builds the relationships: a fixed skeleton (org links, memberships, teams) and
-// then direct and team grants on repos, drawn from seed, up to n unique relationships.
-func dataset(n int, seed uint64) ([]relations.Relationship, *model) {
-	rng := rand.New(rand.NewPCG(seed, 0x6761746568))
-	m := &model{direct: map[[2]int]map[int]int{}, team: map[[2]int]map[int]int{}}
-	var out []relations.Relationship
-	root := subj("platform", "root", "")
-	for o := 0; o < numOrgs; o++ {
-		org := obj("org", orgName(o))
-		out = append(out, rel(org, "platform", root))
-		if openOrg(o) {
-			out = append(out, rel(org, "repos_open_to", subj("org", orgName(o), "")))
-		}
-		for u := 0; u < usersPerOrg; u++ {
-			out = append(out, rel(org, "member", subj("user", userID(o, u), "")))
-		}
-		for t := 0; t < teamsPerOrg; t++ {
-			team := obj("team", teamID(o, t))
-			out = append(out, rel(team, "org", subj("org", orgName(o), "")))
-			for u := t * membersPerTeam; u < (t+1)*membersPerTeam; u++ {
-				out = append(out, rel(team, "member", subj("user", userID(o, u), "")))
-			}
-		}
-		for r := 0; r < reposPerOrg; r++ {
-			out = append(out, rel(obj("repo", repoID(o, r)), "org", subj("org", orgName(o), "")))
-		}
-	}
-	seen := map[string]bool{}
-	for len(out) < n {
-		o, r := rng.IntN(numOrgs), rng.IntN(reposPerOrg)
-		role := rng.IntN(3)
-		if rng.IntN(10) < 8 {
-			u := rng.IntN(usersPerOrg)
-			k := fmt.Sprintf("d%d/%d/%d/%d", o, r, u, role)
-			if seen[k] {
+func (c config) runs(part string) bool { return slices.Contains(strings.Split(c.parts, ","), part) }
+
+// runAll runs the size runs (the comparisons on -compare-on at the first size) and the
+// revocation measurement.
+func runAll(ctx context.Context, cfg config, pg *postgres) error {
+	note("bench: sizes %v over %d repos, datastores %v, %d clients, seed %d, parts %s", cfg.sizes, cfg.repos, cfg.datastores, cfg.clients, cfg.seed, cfg.parts)
+	p99 := map[string]map[int]float64{}
+	for _, ds := range cfg.datastores {
+		p99[ds] = map[int]float64{}
+		for i, size := range cfg.sizes {
+			withCompare := cfg.runs("compare") && ds == cfg.compareOn && i == 0
+			if !cfg.runs("sizes") && !withCompare {
 				continue
 			}
-			seen[k] = true
-			out = append(out, rel(obj("repo", repoID(o, r)), repoRoles[role], subj("user", userID(o, u), "")))
-			mm := m.direct[[2]int{o, r}]
-			if mm == nil {
-				mm = map[int]int{}
-				m.direct[[2]int{o, r}] = mm
-			}
-			if cur, ok := mm[u]; !ok || role > cur {
-				mm[u] = role
-			}
-		} else {
-			t := rng.IntN(teamsPerOrg)
-			k := fmt.Sprintf("t%d/%d/%d/%d", o, r, t, role)
-			if seen[k] {
+			if ds == "memory" && size > cfg.memoryMax {
+				note("memory %s: skipped, above -memory-max %s", sizeLabel(size), sizeLabel(cfg.memoryMax))
 				continue
 			}
-			seen[k] = true
-			out = append(out, rel(obj("repo", repoID(o, r)), repoRoles[role], subj("team", teamID(o, t), "member")))
-			mm := m.team[[2]int{o, r}]
-			if mm == nil {
-				mm = map[int]int{}
-				m.team[[2]int{o, r}] = mm
+			v, err := sizeRun(ctx, cfg, pg, ds, size, withCompare)
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", ds, sizeLabel(size), err)
 			}
-			if cur, ok := mm[t]; !ok || role > cur {
-				mm[t] = role
+			p99[ds][size] = v
+		}
+	}
+	if len(cfg.sizes) > 1 && cfg.runs("sizes") {
+		small, big := cfg.sizes[0], cfg.sizes[len(cfg.sizes)-1]
+		for _, ds := range cfg.datastores {
+			name := fmt.Sprintf("check_p99_%s_vs_%s", sizeLabel(big), sizeLabel(small))
+			if ds == "memory" {
+				name += "_mem"
 			}
-		}
-	}
-	return out, m
-}
-
-// check is one entry of the fixed check list.
-type check struct {
-	req     relations.CheckRequest
-	proto   *v1.CheckPermissionRequest // the same check for SpiceDB's gRPC API
-	body    []byte                     // JSON body for POST /api/v1/check
-	allowed bool                       // expected answer
-}
-
-var checkPerms = []string{"read", "read", "write", "delete", "manage_acl"}
-
-// expect answers a check on repo (o,r) for user (uo,u) from the model.
-func (m *model) expect(o, r, uo, u int, perm string) bool {
-	if uo != o {
-		return false // users only hold grants in their own org
-	}
-	role := -1
-	if v, ok := m.direct[[2]int{o, r}][u]; ok {
-		role = v
-	}
-	if v, ok := m.team[[2]int{o, r}][teamOf(u)]; ok && v > role {
-		role = v
-	}
-	open := openOrg(o) // every user is a member of their org
-	switch perm {
-	case "read":
-		return role >= 0 || open
-	case "write":
-		return role >= 1 || open
-	case "delete":
-		return role >= 2 || open
-	case "manage_acl":
-		return role >= 2
-	}
-	return false
-}
-
-func checkList(n int, seed uint64, m *model) []check {
-	rng := rand.New(rand.NewPCG(seed, 0x636865636b))
-	out := make([]check, 0, n)
-	for len(out) < n {
-		o, r := rng.IntN(numOrgs), rng.IntN(reposPerOrg)
-		uo := o
-		if rng.IntN(5) == 0 {
-			uo = rng.IntN(numOrgs)
-		}
-		u := rng.IntN(usersPerOrg)
-		perm := checkPerms[rng.IntN(len(checkPerms))]
-		res, sub := obj("repo", repoID(o, r)), subj("user", userID(uo, u), "")
-		body, _ := json.Marshal(map[string]string{"resource": "repo:" + res.ID, "permission": perm, "subject": "user:" + sub.ID})
-		out = append(out, check{
-			req:     relations.CheckRequest{Resource: res, Permission: perm, Subject: sub},
-			proto:   grpcCheckRequest(res, perm, sub),
-			body:    body,
-			allowed: m.expect(o, r, uo, u, perm),
-		})
-	}
-	return out
-}
-
-// ---- setup ----
-
-// benchTB lets the bench use tests/harness outside go test: only the methods the
-// PostgreSQL helpers call are implemented.
-type benchTB struct {
-	testing.TB
-	cleanups []func()
-}
-
-func (t *benchTB) Helper()                   {}
-func (t *benchTB) Name() string              { return "bench" }
-func (t *benchTB) Cleanup(f func())          { t.cleanups = append(t.cleanups, f) }
-func (t *benchTB) Logf(f string, a ...any)   { progress(f, a...) }
-func (t *benchTB) Log(a ...any)              { progress("%s", fmt.Sprint(a...)) }
-func (t *benchTB) Errorf(f string, a ...any) { progress("harness error: "+f, a...) }
-func (t *benchTB) Fatalf(f string, a ...any) { panic(fmt.Errorf(f, a...)) }
-func (t *benchTB) Fatal(a ...any)            { panic(errors.New(fmt.Sprint(a...))) }
-func (t *benchTB) Skip(a ...any)             { panic(errors.New(fmt.Sprint(a...))) }
-func (t *benchTB) runCleanups() {
-	for i := len(t.cleanups) - 1; i >= 0; i-- {
-		t.cleanups[i]()
-	}
-}
-
-func startPostgres(tb *benchTB) (url string, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("start PostgreSQL: %v", r)
-		}
-	}()
-	return harness.StartPostgres(tb), nil
-}
-
-func vmRSSMiB() float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "VmRSS:") {
-			fs := strings.Fields(line)
-			kb, _ := strconv.ParseFloat(fs[1], 64)
-			return kb / 1024
-		}
-	}
-	return -1
-}
-
-func run(cfg config) error {
-	ctx := context.Background()
-	suffix := ""
-	ecfg := relations.EmbeddedConfig{DatastoreEngine: "memory"}
-	if cfg.pg {
-		suffix = "_pg"
-		url := cfg.databaseURL
-		if url == "" {
-			tb := &benchTB{}
-			defer tb.runCleanups()
-			progress("starting a throwaway PostgreSQL cluster (tests/harness)...")
-			var err error
-			if url, err = startPostgres(tb); err != nil {
-				return err
+			if p99[ds][small] > 0 && p99[ds][big] > 0 {
+				figure(name, p99[ds][big]/p99[ds][small], "ratio (goal <= 2)")
 			}
 		}
-		ecfg = relations.EmbeddedConfig{DatastoreEngine: "postgres", DatastoreURI: url}
 	}
-	progress("starting the embedded SpiceDB (%s datastore)...", ecfg.DatastoreEngine)
-	raw, err := relations.NewEmbedded(ctx, ecfg)
-	if err != nil {
-		return err
-	}
-	defer raw.Close()
-	reg := prometheus.NewRegistry()
-	engine := relations.Instrument(raw, reg) // as serve does
-	if err := bootstrap.WriteSchema(ctx, engine, schema.Text); err != nil {
-		return err
-	}
-
-	st := store.NewMemory()
-	tok := tokens.NewService(st, tokens.DefaultConfig())
-	plat := platform.New(engine, tok, st)
-	act, err := plat.Activate(ctx, "robot:bench-admin", 0)
-	if err != nil {
-		return fmt.Errorf("activate: %w", err)
-	}
-	_ = act
-	if _, err := plat.CreateRobot(ctx, "bench-checker", "robot:bench-admin", 0); err != nil {
-		return fmt.Errorf("create robot: %w", err)
-	}
-	minted, err := tok.Mint(ctx, tokens.MintRequest{
-		Subject: "robot:bench-checker", Kind: "robot", TTL: 24 * time.Hour,
-		Grants: []tokens.Grant{{Functions: []string{"check"}, Resources: []string{"*"}, Orgs: []string{"*"}}},
-	})
-	if err != nil {
-		return fmt.Errorf("mint the checker token: %w", err)
-	}
-
-	// Load.
-	rels, m := dataset(cfg.rels, cfg.seed)
-	progress("loading %d relationships in batches of %d...", len(rels), cfg.batch)
-	loadStart := time.Now()
-	lastReport := time.Now()
-	for i := 0; i < len(rels); i += cfg.batch {
-		end := min(i+cfg.batch, len(rels))
-		ups := make([]relations.Update, 0, end-i)
-		for _, r := range rels[i:end] {
-			ups = append(ups, relations.Update{Operation: relations.OpTouch, Relationship: r})
-		}
-		if _, err := raw.Write(ctx, ups, nil); err != nil {
-			return fmt.Errorf("load batch at %d: %w", i, err)
-		}
-		if time.Since(lastReport) > 2*time.Second || end == len(rels) {
-			progress("loading %d/%d...", end, len(rels))
-			lastReport = time.Now()
-		}
-	}
-	loadDur := time.Since(loadStart)
-	runtime.GC()
-	rss := vmRSSMiB()
-	fmt.Printf("BENCH load_rels%s %d rels\n", suffix, len(rels))
-	fmt.Printf("BENCH load_rate%s %.0f rels/s\n", suffix, float64(len(rels))/loadDur.Seconds())
-	fmt.Printf("BENCH rss_after_load%s %.1f MiB\n", suffix, rss)
-
-	checks := checkList(cfg.checks, cfg.seed, m)
-	wantAllowed := 0
-	for _, c := range checks {
-		if c.allowed {
-			wantAllowed++
-		}
-	}
-	// First pass: the engine must agree with the model on every check (full consistency,
-	// so the answers reflect the whole load).
-	progress("first pass (%d clients, full consistency): %d checks (%d expected allowed, %d denied)...", cfg.clients, len(checks), wantAllowed, len(checks)-wantAllowed)
-	fpStart := time.Now()
-	var fpErr error
-	var fpOnce sync.Once
-	var fpNext atomic.Int64
-	var fpWG sync.WaitGroup
-	for w := 0; w < cfg.clients; w++ {
-		fpWG.Add(1)
-		go func() {
-			defer fpWG.Done()
-			for {
-				i := int(fpNext.Add(1) - 1)
-				if i >= len(checks) {
-					return
-				}
-				c := checks[i]
-				req := c.req
-				req.Consistency = relations.Consistency{Full: true}
-				res, err := raw.Check(ctx, req)
-				if err == nil && res.Allowed != c.allowed {
-					err = fmt.Errorf("check %d (%s %s %s): engine says %v, model %v", i, c.req.Resource, c.req.Permission, c.req.Subject, res.Allowed, c.allowed)
-				}
-				if err != nil {
-					fpOnce.Do(func() { fpErr = err })
-					fpNext.Store(int64(len(checks)))
-					return
-				}
-			}
-		}()
-	}
-	fpWG.Wait()
-	if fpErr != nil {
-		return fmt.Errorf("first pass: %w", fpErr)
-	}
-	fpDur := time.Since(fpStart)
-	fmt.Printf("BENCH first_pass_full_consistency%s %.0f req/s\n", suffix, float64(len(checks))/fpDur.Seconds())
-
-	// Serve the API in process, as serve does.
-	logOut := io.Discard
-	if cfg.logRequests {
-		logOut = os.Stderr
-	}
-	handler := api.New(api.Deps{
-		Engine: engine, Tokens: tok, Platform: plat, Registry: reg, Version: "bench",
-		Logger:        slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo})),
-		ResourceTypes: schema.ResourceTypes(),
-	}, api.Options{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
-	base := "http://" + ln.Addr().String()
-	client := &http.Client{Transport: &http.Transport{
-		MaxIdleConns: cfg.clients * 2, MaxIdleConnsPerHost: cfg.clients * 2, IdleConnTimeout: time.Minute,
-	}, Timeout: 30 * time.Second}
-
-	if cfg.cpuprofile != "" {
-		f, err := os.Create(cfg.cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
-
-	httpCheck := httpChecker(base, minted.Token, cfg.clients)
-	// Direct gRPC CheckPermission against the same SpiceDB, with SpiceDB's default
-	// consistency (minimize latency): what a data service gets without Gatehouse.
-	spice, ok := relations.PermissionsClient(raw)
-	if !ok {
-		return errors.New("the engine exposes no SpiceDB client")
-	}
-	grpcCheck := func(ctx context.Context, c *check) (bool, error) {
-		resp, err := spice.CheckPermission(ctx, c.proto)
-		if err != nil {
-			return false, err
-		}
-		return resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION, nil
-	}
-	pingURL := base + "/api/iam/v1/ping"
-	empty := func(ctx context.Context, c *check) (bool, error) {
-		req, _ := http.NewRequestWithContext(ctx, "GET", pingURL, nil)
-		resp, err := client.Do(req)
-		if err != nil {
-			return false, err
-		}
-		defer resp.Body.Close()
-		_, _ = io.Copy(io.Discard, resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			return false, fmt.Errorf("ping: HTTP %d", resp.StatusCode)
-		}
-		return c.allowed, nil // no answer to verify
-	}
-
-	results := map[string]caseResult{}
-	for _, name := range strings.Split(cfg.cases, ",") {
-		var fn func(context.Context, *check) (bool, error)
-		var fig string
-		switch strings.TrimSpace(name) {
-		case "http":
-			fn, fig = httpCheck, "check_http"
-		case "grpc":
-			fn, fig = grpcCheck, "check_grpc"
-		case "empty":
-			fn, fig = empty, "empty"
-		case "", "stores":
-			continue
-		default:
-			return fmt.Errorf("unknown case %q", name)
-		}
-		progress("case %s: %d clients, %s warm-up, %s measured...", fig, cfg.clients, cfg.warmup, cfg.duration)
-		if cfg.prime && fig != "empty" {
-			progress("case %s: priming with one pass over the %d checks...", fig, len(checks))
-			if err := onePass(cfg.clients, checks, fn); err != nil {
-				return fmt.Errorf("%s priming: %w", fig, err)
-			}
-		}
-		if cfg.warmup > 0 {
-			if _, err := load(cfg.clients, cfg.warmup, checks, fn); err != nil {
-				return fmt.Errorf("%s warm-up: %w", fig, err)
-			}
-		}
-		before := spiceStats()
-		r, err := load(cfg.clients, cfg.duration, checks, fn)
-		if err != nil {
-			return fmt.Errorf("%s: %w", fig, err)
-		}
-		after := spiceStats()
-		results[fig] = r
-		fmt.Printf("BENCH %s_rps%s %.1f req/s\n", fig, suffix, r.rps)
-		fmt.Printf("BENCH %s_p50%s %.3f ms\n", fig, suffix, r.p50)
-		fmt.Printf("BENCH %s_p99%s %.3f ms\n", fig, suffix, r.p99)
-		if fig != "empty" {
-			// Diagnostics from SpiceDB's own metrics (default Prometheus registry).
-			n := float64(r.n)
-			fmt.Printf("BENCH %s_ds_queries_per_check%s %.1f queries\n", fig, suffix, (after.queries-before.queries)/n)
-			fmt.Printf("BENCH %s_rels_loaded_per_check%s %.1f rels\n", fig, suffix, (after.loaded-before.loaded)/n)
-			if d := after.dispatches - before.dispatches; d > 0 {
-				fmt.Printf("BENCH %s_dispatch_cache_hit%s %.3f ratio\n", fig, suffix, (after.cached-before.cached)/d)
-			}
-		}
-		if fig == "empty" {
-			progress("case %s: %d requests", fig, r.n)
-		} else {
-			progress("case %s: %d requests, %d allowed / %d denied (matches the expected mix)", fig, r.n, r.allowed, r.n-r.allowed)
-		}
-	}
-	if slices.Contains(strings.Split(cfg.cases, ","), "stores") {
-		url := ecfg.DatastoreURI
-		if url == "" {
-			tb := &benchTB{}
-			defer tb.runCleanups()
-			progress("starting a throwaway PostgreSQL cluster for the store comparison (tests/harness)...")
-			if url, err = startPostgres(tb); err != nil {
-				return err
-			}
-		}
-		if err := compareStores(ctx, cfg, engine, url); err != nil {
-			return fmt.Errorf("stores: %w", err)
-		}
-	}
-	if a, ok := results["check_http"]; ok {
-		if b, ok := results["check_grpc"]; ok {
-			fmt.Printf("BENCH check_http_vs_grpc%s %.3f ratio\n", suffix, a.rps/b.rps)
-		}
-		if c, ok := results["empty"]; ok {
-			fmt.Printf("BENCH check_http_vs_empty%s %.4f ratio\n", suffix, a.rps/c.rps)
-		}
+	if cfg.runs("revocation") && cfg.revocations > 0 {
+		return revocation(ctx, cfg, pg)
 	}
 	return nil
 }
 
-// stats are totals of SpiceDB's in-process metrics.
-type stats struct{ queries, loaded, dispatches, cached float64 }
-
-func spiceStats() stats {
-	var st stats
-	mfs, err := prometheus.DefaultGatherer.Gather()
+// sizeRun loads size relationships on datastore ds into a fresh Gatehouse, measures cold
+// checks through HTTP, and runs the comparisons when asked. It returns the cold p99.
+func sizeRun(ctx context.Context, cfg config, pg *postgres, ds string, size int, withCompare bool) (float64, error) {
+	url := ""
+	if ds == "pg" {
+		var err error
+		if url, err = pg.newDatabase(); err != nil {
+			return 0, err
+		}
+	}
+	progress("%s %s: starting Gatehouse (app.New)...", ds, sizeLabel(size))
+	t, err := startTarget(ctx, ds, url)
 	if err != nil {
-		return st
+		return 0, err
 	}
-	for _, mf := range mfs {
-		name := mf.GetName()
-		for _, m := range mf.GetMetric() {
-			switch {
-			case name == "spicedb_datastore_query_latency":
-				st.queries += float64(m.GetHistogram().GetSampleCount())
-			case name == "spicedb_datastore_loaded_relationships_count":
-				st.loaded += m.GetHistogram().GetSampleSum()
-			case strings.HasSuffix(name, "dispatch_check_from_cache_total"):
-				st.cached += m.GetCounter().GetValue()
-			case strings.HasSuffix(name, "dispatch_check_total"):
-				st.dispatches += m.GetCounter().GetValue()
-			}
+	defer t.close()
+	rels, m := dataset(size, cfg.repos, cfg.seed)
+	note("%s %s: %d relationships, %d repos, %.1f grants per repo on average (denser data answers more checks by a direct grant)",
+		ds, sizeLabel(size), len(rels), cfg.repos, float64(len(rels)-minRels(cfg.repos))/float64(cfg.repos))
+	progress("%s %s: bulk-importing %d relationships over %d repos...", ds, sizeLabel(size), len(rels), cfg.repos)
+	token, took, err := t.load(ctx, rels, cfg.batch)
+	if err != nil {
+		return 0, err
+	}
+	suffix := "_" + ds + "_" + sizeLabel(size)
+	figure("load_seconds"+suffix, took.Seconds(), fmt.Sprintf("s (%d rels, %.0f rels/s, SpiceDB bulk import)", len(rels), float64(len(rels))/took.Seconds()))
+	figure("rss_gatehouse"+suffix, rssMiB(0), "MiB (this process: Gatehouse with embedded SpiceDB, and the load generator)")
+	if url != "" {
+		figure("rss_postgres"+suffix, postgresRSSMiB(url), "MiB (postmaster and backends; shared buffers counted in each)")
+	}
+	rng := rand.New(rand.NewPCG(cfg.seed, uint64(size)))
+	used := map[string]bool{}
+	if withCompare {
+		if err := compare(ctx, cfg, t, m, token, rng, used); err != nil {
+			return 0, err
 		}
 	}
-	return st
+	if !cfg.runs("sizes") {
+		return 0, nil
+	}
+	checks := distinctChecks(cfg.scaleQueries, rng, m, used)
+	progress("%s %s: %d distinct checks through HTTP (%d clients)...", ds, sizeLabel(size), len(checks), cfg.clients)
+	r, err := askEach(cfg.clients, checks, httpChecker(t.base, t.checker, cfg.clients), cfg.limit)
+	if err != nil {
+		return 0, err
+	}
+	note("check_*_cold%s: %d distinct checks asked once each through Gatehouse HTTP%s; %s", suffix, r.n(), cappedNote(r), gatehouseSettings(ds))
+	goal := "req/s"
+	if ds == "pg" {
+		goal = "req/s (goal >= 1000 at 1m)"
+	}
+	figure("check_rps_cold"+suffix, r.rps(), goal)
+	figure("check_p50_cold"+suffix, r.pct(0.50), "ms")
+	figure("check_p99_cold"+suffix, r.pct(0.99), "ms")
+	return r.pct(0.99), nil
 }
 
-type caseResult struct {
-	n, allowed int
-	rps        float64
-	p50, p99   float64 // ms
+func cappedNote(r result) string {
+	if r.capped {
+		return fmt.Sprintf(" (CUT SHORT by -limit after %s)", r.elapsed.Round(time.Second))
+	}
+	return ""
 }
 
-// load runs clients goroutines for d over checks: client i starts at offset i*len/clients
-// and walks the list in order. Every answer is compared with the expected one; the
-// allowed/denied counts are then compared with the counts expected for exactly the checks
-// that were asked.
-func load(clients int, d time.Duration, checks []check, fn func(context.Context, *check) (bool, error)) (caseResult, error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stop atomic.Bool
-	lat := make([][]time.Duration, clients)
-	gotAllowed := make([]int, clients)
-	wantAllowed := make([]int, clients)
-	var firstErr error
-	var errOnce sync.Once
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := 0; w < clients; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			i := w * len(checks) / clients
-			for !stop.Load() {
-				c := &checks[i%len(checks)]
-				i++
-				t0 := time.Now()
-				ok, err := fn(ctx, c)
-				el := time.Since(t0)
-				if err != nil {
-					if stop.Load() && ctx.Err() != nil {
-						return
-					}
-					errOnce.Do(func() { firstErr = err; stop.Store(true) })
-					return
-				}
-				lat[w] = append(lat[w], el)
-				if ok {
-					gotAllowed[w]++
-				}
-				if c.allowed {
-					wantAllowed[w]++
-				}
-				if ok != c.allowed {
-					errOnce.Do(func() {
-						firstErr = fmt.Errorf("wrong answer for %s %s %s: got %v, want %v", c.req.Resource, c.req.Permission, c.req.Subject, ok, c.allowed)
-						stop.Store(true)
-					})
-					return
-				}
-			}
-		}(w)
+// gatehouseSettings states the cache and consistency settings of Gatehouse's side.
+func gatehouseSettings(ds string) string {
+	ttl := "2s"
+	if ds == "memory" {
+		ttl = "1h"
 	}
-	time.Sleep(d)
-	stop.Store(true)
-	wg.Wait() // requests in flight complete and count
-	elapsed := time.Since(start)
-	if firstErr != nil {
-		return caseResult{}, firstErr
-	}
-	var all []time.Duration
-	var r caseResult
-	want := 0
-	for w := range lat {
-		all = append(all, lat[w]...)
-		r.allowed += gotAllowed[w]
-		want += wantAllowed[w]
-	}
-	r.n = len(all)
-	if r.n == 0 {
-		return r, errors.New("no request completed")
-	}
-	if r.allowed != want {
-		return r, fmt.Errorf("allowed answers %d, expected %d of %d", r.allowed, want, r.n)
-	}
-	slices.Sort(all)
-	pct := func(p float64) float64 {
-		return float64(all[min(len(all)-1, int(p*float64(len(all))))].Microseconds()) / 1000
-	}
-	r.rps = float64(r.n) / elapsed.Seconds()
-	r.p50, r.p99 = pct(0.50), pct(0.99)
-	return r, nil
-}
-
-// grpcCheckRequest is c as a SpiceDB CheckPermission request, with SpiceDB's stored
-// type names and ids.
-func grpcCheckRequest(res relations.Object, perm string, sub relations.Subject) *v1.CheckPermissionRequest {
-	ref := func(o relations.Object) *v1.ObjectReference {
-		t, err := relations.StoredType(o.Type)
-		if err != nil {
-			panic(err)
-		}
-		id, err := relations.EncodeID(o.ID)
-		if err != nil {
-			panic(err)
-		}
-		return &v1.ObjectReference{ObjectType: t, ObjectId: id}
-	}
-	return &v1.CheckPermissionRequest{
-		Consistency: &v1.Consistency{Requirement: &v1.Consistency_MinimizeLatency{MinimizeLatency: true}},
-		Resource:    ref(res),
-		Permission:  perm,
-		Subject:     &v1.SubjectReference{Object: ref(sub.Object), OptionalRelation: sub.Relation},
-	}
-}
-
-// onePass asks every check once, with clients workers, and verifies each answer.
-func onePass(clients int, checks []check, fn func(context.Context, *check) (bool, error)) error {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var firstErr error
-	var once sync.Once
-	for w := 0; w < clients; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(checks) {
-					return
-				}
-				c := &checks[i]
-				ok, err := fn(context.Background(), c)
-				if err == nil && ok != c.allowed {
-					err = fmt.Errorf("wrong answer for %s %s %s: got %v, want %v", c.req.Resource, c.req.Permission, c.req.Subject, ok, c.allowed)
-				}
-				if err != nil {
-					once.Do(func() { firstErr = err })
-					next.Store(int64(len(checks)))
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return firstErr
-}
-
-// httpChecker returns a function that asks POST /api/v1/check at base with token.
-func httpChecker(base, token string, clients int) func(context.Context, *check) (bool, error) {
-	client := &http.Client{Transport: &http.Transport{
-		MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2, IdleConnTimeout: time.Minute,
-	}, Timeout: 30 * time.Second}
-	auth := "Bearer " + token
-	return func(ctx context.Context, c *check) (bool, error) {
-		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/check", bytes.NewReader(c.body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", auth)
-		resp, err := client.Do(req)
-		if err != nil {
-			return false, err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return false, err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return false, fmt.Errorf("check: HTTP %d: %s", resp.StatusCode, b)
-		}
-		var out struct {
-			Allowed bool `json:"allowed"`
-		}
-		if err := json.Unmarshal(b, &out); err != nil {
-			return false, err
-		}
-		return out.Allowed, nil
-	}
+	return "Gatehouse: check cache on (TTL " + ttl + ", 200k entries, emptied by this process's writes), " +
+		"SpiceDB dispatch cache on, consistency at_least_as_fresh(this process's last write = end of load)"
 }

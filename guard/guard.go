@@ -48,18 +48,14 @@ const (
 	LockBuckets        = "guard/R4/repo-buckets"
 )
 
-// Option configures New.
-type Option func(*guarded)
-
 // New returns engine with every relationship write guarded by the invariants above.
 // Reads, checks and schema calls pass through unchanged.
-func New(engine relations.Engine, st Store, opts ...Option) relations.Engine {
-	g := &guarded{Engine: engine, st: st}
-	for _, o := range opts {
-		o(g)
-	}
-	return g
+func New(engine relations.Engine, st Store) relations.Engine {
+	return &guarded{Engine: engine, st: st}
 }
+
+// Unwrap returns the guarded engine, so relations.Revision sees through the guard.
+func (g *guarded) Unwrap() relations.Engine { return g.Engine }
 
 type guarded struct {
 	relations.Engine

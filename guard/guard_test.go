@@ -19,7 +19,7 @@ type fixture struct {
 	ctx context.Context
 	raw relations.Engine // unguarded, to set up state the guard must then keep
 	g   relations.Engine
-	st  guard.C1
+	st  store.Store
 }
 
 func newFixture(t *testing.T, activated bool) *fixture {
@@ -29,7 +29,7 @@ func newFixture(t *testing.T, activated bool) *fixture {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = raw.Close() })
 	require.NoError(t, raw.WriteSchema(ctx, schema.Text))
-	st := guard.StoreOf(store.NewMemory())
+	st := store.NewMemory()
 	if activated {
 		require.NoError(t, st.MarkActivated(ctx, time.Now()))
 	}

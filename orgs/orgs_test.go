@@ -47,7 +47,7 @@ func newFixture(t *testing.T) *fixture {
 	require.NoError(t, engine.WriteSchema(ctx, schema.Text))
 	st := &failingStore{Store: store.NewMemory()}
 	// Every write goes through the guard, as in the server (O2, O4).
-	rel := guard.New(engine, guard.StoreOf(st))
+	rel := guard.New(engine, st)
 	tok := tokens.NewService(st, tokens.DefaultConfig())
 	_, err = platform.New(rel, tok, st).Activate(ctx, "robot:admin", 0)
 	require.NoError(t, err)

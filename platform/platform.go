@@ -37,8 +37,8 @@ type Service struct {
 	rel    relations.Engine
 	tokens *tokens.Service
 	store  store.Store
-	act    guard.C1   // the activation record (P1) of store
-	mu     sync.Mutex // serializes mode changes and deactivation in this process
+	act    store.ActivationStore // the activation record (P1): store itself
+	mu     sync.Mutex            // serializes mode changes and deactivation in this process
 	now    func() time.Time
 
 	licenceExpires time.Time // admin-only from then on (P4); zero: never
@@ -58,7 +58,7 @@ const modeTTL = 2 * time.Second
 
 // New returns a platform service.
 func New(rel relations.Engine, tok *tokens.Service, st store.Store) *Service {
-	return &Service{rel: rel, tokens: tok, store: st, act: guard.StoreOf(st), now: time.Now}
+	return &Service{rel: rel, tokens: tok, store: st, act: st, now: time.Now}
 }
 
 // SetLicenceExpiry puts the platform in admin-only mode from t on (P4); zero: never.

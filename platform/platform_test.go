@@ -32,7 +32,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(func() { _ = raw.Close() })
 	require.NoError(t, raw.WriteSchema(ctx, schema.Text))
 	st := store.NewMemory()
-	rel := guard.New(raw, guard.StoreOf(st))
+	rel := guard.New(raw, st)
 	tok := tokens.NewService(st, tokens.DefaultConfig())
 	return &fixture{ctx: ctx, raw: raw, rel: rel, tok: tok, plat: platform.New(rel, tok, st)}
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/tests/harness"
 )
 
-
 // authzBackends: the memory store, and PostgreSQL for Gatehouse's tables and the
 // embedded SpiceDB's datastore.
 var authzBackends = []backend{

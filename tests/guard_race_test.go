@@ -36,8 +36,8 @@ type replica struct {
 	orgs *orgs.Service
 }
 
-func newReplica(engine relations.Engine, st store.Store, locks func(guard.C1) guard.Store) *replica {
-	rel := guard.New(engine, locks(guard.StoreOf(st)))
+func newReplica(engine relations.Engine, st store.Store, locks func(store.Store) guard.Store) *replica {
+	rel := guard.New(engine, locks(st))
 	tok := tokens.NewService(st, tokens.DefaultConfig())
 	return &replica{rel: rel, plat: platform.New(rel, tok, st), orgs: orgs.New(rel, st, tok, "gatehouse.test")}
 }
@@ -45,19 +45,19 @@ func newReplica(engine relations.Engine, st store.Store, locks func(guard.C1) gu
 // replicas returns two replicas of one installation on backend "memory" or "postgres".
 func replicas(t *testing.T, backend string) (a, b *replica) {
 	t.Helper()
-	return replicasWith(t, backend, func(c guard.C1) guard.Store { return c })
+	return replicasWith(t, backend, func(c store.Store) guard.Store { return c })
 }
 
 // unlocked is a guard.Store whose Lock serializes nothing: the guard then has only its
 // SpiceDB preconditions, as between two processes that share no lock.
-type unlocked struct{ guard.C1 }
+type unlocked struct{ store.Store }
 
 func (unlocked) Lock(ctx context.Context, _ string, fn func(context.Context) error) error {
 	return fn(ctx)
 }
 
 // replicasWith is replicas with the guards' store (its locks) chosen by locks.
-func replicasWith(t *testing.T, backend string, locks func(guard.C1) guard.Store) (a, b *replica) {
+func replicasWith(t *testing.T, backend string, locks func(store.Store) guard.Store) (a, b *replica) {
 	t.Helper()
 	ctx := context.Background()
 	if backend == "memory" {
@@ -86,14 +86,7 @@ func replicasWith(t *testing.T, backend string, locks func(guard.C1) guard.Store
 	eb, err := relations.NewRemote(ctx, relations.RemoteConfig{Endpoint: endpoint, Token: key, Insecure: true})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = eb.Close() })
-	sa := open()
-	sb := sa
-	if _, native := any(sa).(guard.C1); native {
-		sb = open() // the store's own C1: locks and record shared through the database
-		t.Logf("replicas: two SQL stores, locks and activation record in PostgreSQL (C1)")
-	} else {
-		t.Logf("replicas: store C1 not merged yet: one SQL store value shared, with guard's interim in-process lock; two SpiceDBs")
-	}
+	sa, sb := open(), open() // two SQL stores: locks and activation record shared through the database
 	return newReplica(ea, sa, locks), newReplica(eb, sb, locks)
 }
 
@@ -331,7 +324,7 @@ func TestGuardRaceO4NoTeamCycle(t *testing.T) {
 // never let two replicas on PostgreSQL remove each other.
 func TestGuardRaceP2PreconditionsAloneOnPostgres(t *testing.T) {
 	ctx := context.Background()
-	ra, rb := replicasWith(t, "postgres", func(c guard.C1) guard.Store { return unlocked{c} })
+	ra, rb := replicasWith(t, "postgres", func(c store.Store) guard.Store { return unlocked{c} })
 	_, err := ra.plat.Activate(ctx, "robot:root", 0)
 	require.NoError(t, err)
 	var c tally

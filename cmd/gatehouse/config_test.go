@@ -8,25 +8,25 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse-dev/gatehouse/app"
 )
 
 // parseServe runs the serve command's flag handling without serving.
-func parseServe(t *testing.T, args []string, configYAML string) (serveConfig, error) {
+func parseServe(t *testing.T, args []string, configYAML string) (app.Config, error) {
 	t.Helper()
-	cfg := defaultServeConfig()
+	cfg := app.DefaultConfig()
 	var configPath string
 	if configYAML != "" {
 		configPath = filepath.Join(t.TempDir(), "gatehouse.yaml")
 		require.NoError(t, os.WriteFile(configPath, []byte(configYAML), 0o600))
 	}
 	cmd := &cobra.Command{Use: "serve", RunE: func(*cobra.Command, []string) error { return nil }}
-	cfg.bindFlags(cmd.Flags())
-	cmd.Flags().StringVar(&configPath, "config", configPath, "")
+	cfg.BindFlags(cmd.Flags())
+	cmd.Flags().StringVar(&configPath, app.ConfigFlag, configPath, "")
 	require.NoError(t, cmd.Flags().Parse(args))
-	if err := applyEnvAndFile(cmd, configPath); err != nil {
-		return cfg, err
-	}
-	return cfg, cfg.Validate()
+	err := loadServeConfig(cmd, &cfg, configPath)
+	return cfg, err
 }
 
 func TestServeConfigPrecedence(t *testing.T) {

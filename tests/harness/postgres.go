@@ -40,7 +40,7 @@ var (
 
 	dbCounter atomic.Int64
 	pgSkipped atomic.Int64 // tests skipped for want of PostgreSQL (GATEHOUSE_SKIP_POSTGRES=1)
-	createMu  sync.Mutex // serialises CREATE DATABASE (template1 contention)
+	createMu  sync.Mutex   // serialises CREATE DATABASE (template1 contention)
 )
 
 // StartPostgres returns the URL of a fresh, empty database
