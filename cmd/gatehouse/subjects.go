@@ -11,8 +11,9 @@ const subjectSyntax = "user:<email> (or a bare email), robot:<name>, sa:<name>@<
 
 // parseSubject reads a subject in the one syntax of every command (ID6): user:<email>,
 // robot:<name>, sa:<name>@<org>, team:<org>/<team>, pipeline:<org>/<name>, each
-// optionally with #relation; a bare email is user:<email>. It checks the shape only; the
-// server checks the rest and names the field.
+// optionally with #relation; a bare email is user:<email>. Other type:id objects (the
+// subjects of relationships such as repo:acme/x#org@org:acme) pass as they are. It checks
+// the shape only; the server checks the rest and names the field.
 func parseSubject(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	typ, id, ok := strings.Cut(s, ":")
@@ -36,7 +37,7 @@ func parseSubject(s string) (string, error) {
 		org, name, _ := strings.Cut(id, "/")
 		bad = org == "" || name == ""
 	default:
-		return "", fmt.Errorf("%q is not a subject: unknown type %q; give %s", s, typ, subjectSyntax)
+		bad = typ == "" || id == "" || strings.ContainsAny(typ, "@/# ")
 	}
 	if bad {
 		return "", fmt.Errorf("%q is not a subject: give %s", s, subjectSyntax)

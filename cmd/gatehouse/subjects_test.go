@@ -28,7 +28,7 @@ func TestParseSubject(t *testing.T) {
 		require.NoError(t, err, in)
 		require.Equal(t, want, got, in)
 	}
-	for _, bad := range []string{"", "bob", "user:bob", "robot:", "sa:etl", "team:acme", "group:x", "repo:acme/x", "team/acme@x#y"} {
+	for _, bad := range []string{"", "bob", "user:bob", "robot:", "sa:etl", "team:acme", "group:", ":x", "team/acme@x#y"} {
 		_, err := parseSubject(bad)
 		require.Error(t, err, bad)
 		require.Contains(t, err.Error(), "user:<email>", bad)
