@@ -142,48 +142,76 @@ func newMembersCmd(f *clientFlags) *cobra.Command {
 				})
 			},
 		},
-		&cobra.Command{
-			Use:   "list ORG",
-			Short: "List members and admins",
-			Args:  cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				return show(cmd, f, func(c *client.Client) (client.MembersResponse, error) { return c.Members(cmd.Context(), args[0]) },
-					func(out client.MembersResponse) {
-						t := newTable(cmd.OutOrStdout(), "SUBJECT", "ROLE")
-						for _, m := range out.Members {
-							t.row(m.Subject, m.Role)
-						}
-						t.flush()
-					})
-			},
-		},
+		newMembersListCmd(f),
 	)
 	return members
 }
 
+func newMembersListCmd(f *clientFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list ORG",
+		Short: "List members and admins",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return show(cmd, f, func(c *client.Client) (client.MembersResponse, error) { return c.Members(cmd.Context(), args[0]) },
+				func(out client.MembersResponse) {
+					t := newTable(cmd.OutOrStdout(), "SUBJECT", "ROLE")
+					for _, m := range out.Members {
+						t.row(m.Subject, m.Role)
+					}
+					t.flush()
+				})
+		},
+	}
+}
+
+// newTeamMemberCmd is `teams add-member` or `teams remove-member`: SUBJECT in the one
+// subject syntax, checked before anything is sent.
+func newTeamMemberCmd(f *clientFlags, use, short string, call func(c *client.Client, cmd *cobra.Command, org, team, sub string) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   use + " ORG TEAM SUBJECT",
+		Short: short,
+		Args:  cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sub, err := parseSubject(args[2])
+			if err != nil {
+				return err
+			}
+			if err := f.checkOutput(); err != nil {
+				return err
+			}
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			return call(c, cmd, args[0], args[1], sub)
+		},
+	}
+}
+
+func teamMemberCmds(f *clientFlags) []*cobra.Command {
+	return []*cobra.Command{
+		newTeamMemberCmd(f, "add-member", "Add a member ("+subjectSyntax+") to a team", func(c *client.Client, cmd *cobra.Command, org, team, sub string) error {
+			out, err := c.AddTeamMember(cmd.Context(), org, team, sub)
+			if err != nil {
+				return err
+			}
+			return f.print(cmd.OutOrStdout(), out, func() {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s is a member of team:%s/%s\n", out.Subject, org, team)
+			})
+		}),
+		newTeamMemberCmd(f, "remove-member", "Remove a member from a team", func(c *client.Client, cmd *cobra.Command, org, team, sub string) error {
+			out, err := c.RemoveTeamMember(cmd.Context(), org, team, sub)
+			if err != nil {
+				return err
+			}
+			return f.print(cmd.OutOrStdout(), out, func() { fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", out.Deleted) })
+		}),
+	}
+}
+
 func registerTeamsCmd(root *cobra.Command, f *clientFlags) {
 	teams := &cobra.Command{Use: "teams", Aliases: []string{"team"}, Short: "Manage teams inside an org (O4)"}
-	member := func(use, short string, call func(c *client.Client, cmd *cobra.Command, org, team, sub string) error) *cobra.Command {
-		return &cobra.Command{
-			Use:   use + " ORG TEAM SUBJECT",
-			Short: short,
-			Args:  cobra.ExactArgs(3),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				sub, err := parseSubject(args[2])
-				if err != nil {
-					return err
-				}
-				if err := f.checkOutput(); err != nil {
-					return err
-				}
-				c, err := f.client()
-				if err != nil {
-					return err
-				}
-				return call(c, cmd, args[0], args[1], sub)
-			},
-		}
-	}
 	teams.AddCommand(
 		&cobra.Command{
 			Use:   "create ORG TEAM",
@@ -221,28 +249,45 @@ func registerTeamsCmd(root *cobra.Command, f *clientFlags) {
 					})
 			},
 		},
-		member("add-member", "Add a member ("+subjectSyntax+") to a team", func(c *client.Client, cmd *cobra.Command, org, team, sub string) error {
-			out, err := c.AddTeamMember(cmd.Context(), org, team, sub)
-			if err != nil {
-				return err
-			}
-			return f.print(cmd.OutOrStdout(), out, func() {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s is a member of team:%s/%s\n", out.Subject, org, team)
-			})
-		}),
-		member("remove-member", "Remove a member from a team", func(c *client.Client, cmd *cobra.Command, org, team, sub string) error {
-			out, err := c.RemoveTeamMember(cmd.Context(), org, team, sub)
-			if err != nil {
-				return err
-			}
-			return f.print(cmd.OutOrStdout(), out, func() { fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", out.Deleted) })
-		}),
 	)
+	teams.AddCommand(teamMemberCmds(f)...)
 	root.AddCommand(teams)
 }
 
 func registerAPIKeysCmd(root *cobra.Command, f *clientFlags) {
 	keys := &cobra.Command{Use: "api-keys", Aliases: []string{"api-key", "keys"}, Short: "Manage an org's API keys (service accounts, ID2)"}
+	keys.AddCommand(
+		newAPIKeyCreateCmd(f),
+		&cobra.Command{
+			Use:   "list ORG",
+			Short: "List an org's API keys (metadata only)",
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return show(cmd, f, func(c *client.Client) (client.APIKeysResponse, error) { return c.APIKeys(cmd.Context(), args[0]) },
+					func(out client.APIKeysResponse) {
+						t := newTable(cmd.OutOrStdout(), "NAME", "SUBJECT", "ROLE", "CREATED", "EXPIRES", "CREATED BY")
+						for _, k := range out.Keys {
+							t.row(k.Name, k.Subject, k.Role, fmtTime(k.CreatedAt), fmtTime(k.ExpiresAt), k.CreatedBy)
+						}
+						t.flush()
+					})
+			},
+		},
+		&cobra.Command{
+			Use:   "delete ORG NAME",
+			Short: "Delete an API key; its token is refused at once",
+			Args:  cobra.ExactArgs(2),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return deleted(cmd, f, func(c *client.Client) (client.DeletedResponse, error) {
+					return c.DeleteAPIKey(cmd.Context(), args[0], args[1])
+				})
+			},
+		},
+	)
+	root.AddCommand(keys)
+}
+
+func newAPIKeyCreateCmd(f *clientFlags) *cobra.Command {
 	var lifetime, role string
 	create := &cobra.Command{
 		Use:   "create ORG NAME",
@@ -273,33 +318,5 @@ func registerAPIKeysCmd(root *cobra.Command, f *clientFlags) {
 	}
 	create.Flags().StringVar(&lifetime, "lifetime", "", "how long the key lives, e.g. 720h (default: the server's, one year)")
 	create.Flags().StringVar(&role, "role", "", "member or admin (default: member)")
-	keys.AddCommand(
-		create,
-		&cobra.Command{
-			Use:   "list ORG",
-			Short: "List an org's API keys (metadata only)",
-			Args:  cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				return show(cmd, f, func(c *client.Client) (client.APIKeysResponse, error) { return c.APIKeys(cmd.Context(), args[0]) },
-					func(out client.APIKeysResponse) {
-						t := newTable(cmd.OutOrStdout(), "NAME", "SUBJECT", "ROLE", "CREATED", "EXPIRES", "CREATED BY")
-						for _, k := range out.Keys {
-							t.row(k.Name, k.Subject, k.Role, fmtTime(k.CreatedAt), fmtTime(k.ExpiresAt), k.CreatedBy)
-						}
-						t.flush()
-					})
-			},
-		},
-		&cobra.Command{
-			Use:   "delete ORG NAME",
-			Short: "Delete an API key; its token is refused at once",
-			Args:  cobra.ExactArgs(2),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				return deleted(cmd, f, func(c *client.Client) (client.DeletedResponse, error) {
-					return c.DeleteAPIKey(cmd.Context(), args[0], args[1])
-				})
-			},
-		},
-	)
-	root.AddCommand(keys)
+	return create
 }

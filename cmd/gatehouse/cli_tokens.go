@@ -231,8 +231,7 @@ func (tf *tokenFlags) spec(cmd *cobra.Command) (tokenSpec, error) {
 	return spec, spec.validate("flags", len(grantFlags) > 0)
 }
 
-func registerTokensCmd(root *cobra.Command, f *clientFlags) {
-	toks := &cobra.Command{Use: "tokens", Aliases: []string{"token"}, Short: "Create, list and revoke tokens (T3, T4)"}
+func newTokensCreateCmd(f *clientFlags) *cobra.Command {
 	tf := &tokenFlags{}
 	create := &cobra.Command{
 		Use:   "create [--subject S] [--ttl D] (--role R | --functions F,.. --resources R,.. --orgs O,.. | -c FILE | -c -)",
@@ -281,9 +280,14 @@ owner's full access. The spec is checked before anything is sent.`,
 	fl.StringSliceVar(&tf.resources, "resources", nil, "resource types to grant: "+strings.Join(tokens.Resources, ", "))
 	fl.StringSliceVar(&tf.orgNames, "orgs", nil, "orgs the grant covers (or *)")
 	fl.StringVarP(&tf.file, "file", "c", "", "YAML token spec; - reads standard input")
+	return create
+}
+
+func registerTokensCmd(root *cobra.Command, f *clientFlags) {
+	toks := &cobra.Command{Use: "tokens", Aliases: []string{"token"}, Short: "Create, list and revoke tokens (T3, T4)"}
 
 	toks.AddCommand(
-		create,
+		newTokensCreateCmd(f),
 		&cobra.Command{
 			Use:   "list",
 			Short: "List your tokens (no secrets)",
