@@ -70,7 +70,7 @@ func New(baseURL string, opts ...Option) *Client {
 	c := &Client{
 		base:      strings.TrimRight(baseURL, "/"),
 		token:     os.Getenv(TokenEnv),
-		http:      &http.Client{Timeout: 30 * time.Second},
+		http:      defaultHTTPClient(),
 		userAgent: DefaultUserAgent,
 		retry:     DefaultRetry,
 		sleep:     sleepCtx,
@@ -82,6 +82,14 @@ func New(baseURL string, opts ...Option) *Client {
 		c.retry.Attempts = 1
 	}
 	return c
+}
+
+// defaultHTTPClient waits at most 30 s for an answer's headers, but lets a long answer
+// (an export) stream for as long as it takes; the caller's context bounds the whole.
+func defaultHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = 30 * time.Second
+	return &http.Client{Transport: t}
 }
 
 // BaseURL is the server's address, without a trailing slash.
