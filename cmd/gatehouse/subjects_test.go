@@ -102,3 +102,22 @@ func TestUnknownSubcommands(t *testing.T) {
 type stringsBuilder = strings.Builder
 
 func splitArgs(s string) []string { return strings.Fields(s) }
+
+// FuzzParseSubject: never a panic; an accepted subject is typed, and accepting it again
+// changes nothing (ID6).
+func FuzzParseSubject(f *testing.F) {
+	for _, s := range []string{"bob@example.com", "user:bob@example.com", "robot:ci", "sa:etl@acme", "team:acme/x#member", "org:acme", ":", "@", "user:", "a@b#c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := parseSubject(s)
+		if err != nil {
+			return
+		}
+		typ, id, ok := strings.Cut(got, ":")
+		require.True(t, ok && typ != "" && id != "", "%q -> %q", s, got)
+		again, err := parseSubject(got)
+		require.NoError(t, err, "%q -> %q", s, got)
+		require.Equal(t, got, again)
+	})
+}
