@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/url"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/tests/harness"
 )
 
@@ -37,11 +38,12 @@ type doorStep struct {
 
 // doorWant is the observable outcome.
 type doorWant struct {
-	fail  int      // 0: success; otherwise the HTTP status of the refusal
-	code  string   // the API's error code, when fail is set
-	local bool     // the CLI refuses before sending anything (the API refuses with fail)
-	has   []string // substrings of the answer (compact JSON, sorted keys) or of the error
-	lacks []string // substrings the answer must not contain
+	fail   int      // 0: success; otherwise the HTTP status of the refusal
+	code   string   // the API's error code, when fail is set
+	local  bool     // the CLI refuses before sending anything (the API refuses with fail)
+	denied bool     // a check answered "denied": the CLI exits 2 with its answer on stdout
+	has    []string // substrings of the answer (compact JSON, sorted keys) or of the error
+	lacks  []string // substrings the answer must not contain
 }
 
 type doorCase struct {
@@ -111,72 +113,76 @@ var doorCases = []doorCase{
 	}},
 }
 
-// doorOps turns an op into an HTTP request and into a command line (with standard input).
-var doorOps = map[string]struct {
-	http func(a map[string]string) (method, path string, body any)
-	cli  func(a map[string]string) (args []string, stdin string)
-}{
+// doorOp is one op: a call of the typed client (the HTTP door) and a command line with
+// standard input (the CLI door).
+type doorOp struct {
+	api func(ctx context.Context, c *client.Client, a map[string]string) (any, error)
+	cli func(a map[string]string) (args []string, stdin string)
+}
+
+// doorOps turns an op into a client call and into a command line.
+var doorOps = map[string]doorOp{
 	"orgs.create": {
-		func(a map[string]string) (string, string, any) {
-			return "POST", "/api/v1/orgs", map[string]string{"name": a["org"]}
+		func(ctx context.Context, c *client.Client, a map[string]string) (any, error) {
+			return c.CreateOrg(ctx, client.OrgRequest{Name: a["org"]})
 		},
 		func(a map[string]string) ([]string, string) { return []string{"orgs", "create", a["org"]}, "" },
 	},
 	"members.add": {
-		func(a map[string]string) (string, string, any) {
-			return "PUT", v1("orgs", a["org"], "members", a["email"]), map[string]string{"role": a["role"]}
+		func(ctx context.Context, c *client.Client, a map[string]string) (any, error) {
+			return c.SetMember(ctx, a["org"], a["email"], client.RoleBody{Role: a["role"]})
 		},
 		func(a map[string]string) ([]string, string) {
 			return []string{"orgs", "members", "add", a["org"], a["email"], "--role", a["role"]}, ""
 		},
 	},
 	"members.set-role": {
-		func(a map[string]string) (string, string, any) {
-			return "PUT", v1("orgs", a["org"], "members", a["email"]), map[string]string{"role": a["role"]}
+		func(ctx context.Context, c *client.Client, a map[string]string) (any, error) {
+			return c.SetMember(ctx, a["org"], a["email"], client.RoleBody{Role: a["role"]})
 		},
 		func(a map[string]string) ([]string, string) {
 			return []string{"orgs", "members", "set-role", a["org"], a["email"], a["role"]}, ""
 		},
 	},
 	"members.remove": {
-		func(a map[string]string) (string, string, any) {
-			return "DELETE", v1("orgs", a["org"], "members", a["email"]), nil
+		func(ctx context.Context, c *client.Client, a map[string]string) (any, error) {
+			return c.RemoveMember(ctx, a["org"], a["email"])
 		},
 		func(a map[string]string) ([]string, string) {
 			return []string{"orgs", "members", "remove", a["org"], a["email"]}, ""
 		},
 	},
 	"members.list": {
-		func(a map[string]string) (string, string, any) { return "GET", v1("orgs", a["org"], "members"), nil },
+		func(ctx context.Context, c *client.Client, a map[string]string) (any, error) {
+			return c.Members(ctx, a["org"])
+		},
 		func(a map[string]string) ([]string, string) { return []string{"orgs", "members", "list", a["org"]}, "" },
 	},
 	"teams.create": {
-		func(a map[string]string) (string, string, any) {
-			return "PUT", v1("orgs", a["org"], "teams", a["team"]), nil
+		func(ctx context.Context, c *client.Client, a map[string]string) (any, error) {
+			return c.CreateTeam(ctx, a["org"], a["team"])
 		},
 		func(a map[string]string) ([]string, string) {
 			return []string{"teams", "create", a["org"], a["team"]}, ""
 		},
 	},
 	"teams.add-member": {
-		func(a map[string]string) (string, string, any) {
-			return "PUT", v1("orgs", a["org"], "teams", a["team"], "members", a["subject"]), nil
+		func(ctx context.Context, c *client.Client, a map[string]string) (any, error) {
+			return c.AddTeamMember(ctx, a["org"], a["team"], a["subject"])
 		},
 		func(a map[string]string) ([]string, string) {
 			return []string{"teams", "add-member", a["org"], a["team"], a["subject"]}, ""
 		},
 	},
 	"teams.list": {
-		func(a map[string]string) (string, string, any) { return "GET", v1("orgs", a["org"], "teams"), nil },
+		func(ctx context.Context, c *client.Client, a map[string]string) (any, error) {
+			return c.Teams(ctx, a["org"])
+		},
 		func(a map[string]string) ([]string, string) { return []string{"teams", "list", a["org"]}, "" },
 	},
 	"api-keys.create": {
-		func(a map[string]string) (string, string, any) {
-			body := map[string]string{"name": a["name"]}
-			if a["role"] != "" {
-				body["role"] = a["role"]
-			}
-			return "POST", v1("orgs", a["org"], "api-keys"), body
+		func(ctx context.Context, c *client.Client, a map[string]string) (any, error) {
+			return c.CreateAPIKey(ctx, a["org"], client.APIKeyRequest{Name: a["name"], Role: a["role"]})
 		},
 		func(a map[string]string) ([]string, string) {
 			args := []string{"api-keys", "create", a["org"], a["name"]}
@@ -187,62 +193,64 @@ var doorOps = map[string]struct {
 		},
 	},
 	"api-keys.list": {
-		func(a map[string]string) (string, string, any) { return "GET", v1("orgs", a["org"], "api-keys"), nil },
+		func(ctx context.Context, c *client.Client, a map[string]string) (any, error) {
+			return c.APIKeys(ctx, a["org"])
+		},
 		func(a map[string]string) ([]string, string) { return []string{"api-keys", "list", a["org"]}, "" },
 	},
 	"api-keys.delete": {
-		func(a map[string]string) (string, string, any) {
-			return "DELETE", v1("orgs", a["org"], "api-keys", a["name"]), nil
+		func(ctx context.Context, c *client.Client, a map[string]string) (any, error) {
+			return c.DeleteAPIKey(ctx, a["org"], a["name"])
 		},
 		func(a map[string]string) ([]string, string) {
 			return []string{"api-keys", "delete", a["org"], a["name"]}, ""
 		},
 	},
 	"whoami": {
-		func(map[string]string) (string, string, any) { return "GET", "/api/v1/whoami", nil },
+		func(ctx context.Context, c *client.Client, _ map[string]string) (any, error) { return c.Whoami(ctx) },
 		func(map[string]string) ([]string, string) { return []string{"auth", "whoami"}, "" },
 	},
 	"tokens.create": {
-		func(a map[string]string) (string, string, any) {
-			return "POST", "/api/v1/tokens", map[string]string{"role": a["role"]}
+		func(ctx context.Context, c *client.Client, a map[string]string) (any, error) {
+			return c.MintToken(ctx, client.MintRequest{Role: a["role"]})
 		},
 		func(a map[string]string) ([]string, string) {
 			return []string{"tokens", "create", "--role", a["role"]}, ""
 		},
 	},
-	// The HTTP door sends the YAML spec as the equivalent JSON body.
+	// The HTTP door sends the YAML spec as the equivalent request.
 	"tokens.create-yaml": {
-		func(a map[string]string) (string, string, any) {
+		func(ctx context.Context, c *client.Client, a map[string]string) (any, error) {
 			var body map[string]any
 			if err := yaml.Unmarshal([]byte(a["yaml"]), &body); err != nil {
-				panic(err)
+				return nil, err
 			}
-			return "POST", "/api/v1/tokens", body
+			var req client.MintRequest
+			if b, err := json.Marshal(body); err != nil || json.Unmarshal(b, &req) != nil {
+				return nil, fmt.Errorf("the YAML spec is not a MintRequest: %s", a["yaml"])
+			}
+			return c.MintToken(ctx, req)
 		},
 		func(a map[string]string) ([]string, string) {
 			return []string{"tokens", "create", "-c", "-"}, a["yaml"]
 		},
 	},
 	"tokens.list": {
-		func(map[string]string) (string, string, any) { return "GET", "/api/v1/tokens", nil },
+		func(ctx context.Context, c *client.Client, _ map[string]string) (any, error) { return c.Tokens(ctx) },
 		func(map[string]string) ([]string, string) { return []string{"tokens", "list"}, "" },
 	},
 	"tokens.revoke": {
-		func(a map[string]string) (string, string, any) { return "DELETE", v1("tokens", a["id"]), nil },
+		func(ctx context.Context, c *client.Client, a map[string]string) (any, error) {
+			return c.RevokeToken(ctx, a["id"])
+		},
 		func(a map[string]string) ([]string, string) { return []string{"tokens", "revoke", a["id"]}, "" },
 	},
-}
-
-func v1(segments ...string) string {
-	for i, s := range segments {
-		segments[i] = url.PathEscape(s)
-	}
-	return "/api/v1/" + strings.Join(segments, "/")
 }
 
 // doorOutcome is what a door observed.
 type doorOutcome struct {
 	ok     bool
+	exit   int    // the CLI's exit code (the HTTP door: 0, or 2 for a denied check)
 	status int    // HTTP status of a refusal; 0 when the CLI refused before sending
 	code   string // the API's error code
 	answer string // compact JSON answer, sorted keys
@@ -264,25 +272,44 @@ type door struct {
 	run  func(t *testing.T, token, op string, a map[string]string) doorOutcome
 }
 
+// httpDoor calls the API through the typed client (client/), as data services do.
 func httpDoor(s *harness.Server) door {
 	return door{name: "http", run: func(t *testing.T, token, op string, a map[string]string) doorOutcome {
-		method, path, body := doorOps[op].http(a)
-		status, data := s.Do(t, method, path, token, body)
-		if status < 300 {
-			return doorOutcome{ok: true, answer: compactJSON(t, data)}
+		c := client.New(s.URL, client.WithToken(token))
+		out, err := doorOps[op].api(t.Context(), c, a)
+		if err == nil {
+			b, merr := json.Marshal(out)
+			require.NoError(t, merr)
+			got := doorOutcome{ok: true, answer: compactJSON(t, b)}
+			if cr, ok := out.(client.CheckResponse); ok && !cr.Allowed {
+				got.exit = 2 // what the CLI says with its exit code
+			}
+			return got
 		}
-		var ae apiErr
-		require.NoError(t, json.Unmarshal(data, &ae), "%s %s: error body is not JSON: %s", method, path, data)
-		msg := ae.Error.Message
-		if ae.Error.Field != "" {
-			msg = ae.Error.Field + ": " + msg // as the CLI shows it
+		var ae *client.Error
+		require.ErrorAs(t, err, &ae, "%s: not an API refusal", op)
+		msg := ae.Message
+		if ae.Field != "" {
+			msg = ae.Field + ": " + msg // as the CLI shows it
 		}
-		return doorOutcome{status: status, code: ae.Error.Code, errMsg: msg}
+		return doorOutcome{status: ae.Status, code: ae.Code, errMsg: msg}
 	}}
 }
 
 // cliErrSuffix is how the CLI reports an API refusal: "... (HTTP 401, unauthenticated)".
 var cliErrSuffix = regexp.MustCompile(`\(HTTP (\d+), ([a-z_]+)\)\s*$`)
+
+// ghCommand is the gatehouse binary with a clean environment pointing at s.
+func ghCommand(ctx context.Context, t *testing.T, s *harness.Server, token, configPath string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, harness.BuildGatehouse(t), args...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GATEHOUSE_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "GATEHOUSE_ADDR="+s.URL, "GATEHOUSE_TOKEN="+token, "GATEHOUSE_CONFIG="+configPath)
+	return cmd
+}
 
 func cliDoor(s *harness.Server, configPath string) door {
 	return door{name: "cli", run: func(t *testing.T, token, op string, a map[string]string) doorOutcome {
@@ -290,28 +317,28 @@ func cliDoor(s *harness.Server, configPath string) door {
 		args = append(args, "-o", "json")
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, harness.BuildGatehouse(t), args...)
-		for _, kv := range os.Environ() {
-			if !strings.HasPrefix(kv, "GATEHOUSE_") {
-				cmd.Env = append(cmd.Env, kv)
-			}
-		}
-		cmd.Env = append(cmd.Env, "GATEHOUSE_ADDR="+s.URL, "GATEHOUSE_TOKEN="+token, "GATEHOUSE_CONFIG="+configPath)
+		cmd := ghCommand(ctx, t, s, token, configPath, args...)
 		cmd.Stdin = strings.NewReader(stdin)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
-		if err == nil {
-			require.Empty(t, stderr.String(), "gatehouse %v", args)
-			return doorOutcome{ok: true, answer: compactJSON(t, stdout.Bytes())}
-		}
 		var ee *exec.ExitError
-		require.ErrorAs(t, err, &ee, "gatehouse %v", args)
+		if err != nil {
+			require.ErrorAs(t, err, &ee, "gatehouse %v", args)
+		}
+		if err == nil || ee.ExitCode() == 2 { // 2: a check answered "denied"
+			require.Empty(t, stderr.String(), "gatehouse %v", args)
+			out := doorOutcome{ok: true, answer: compactJSON(t, stdout.Bytes())}
+			if err != nil {
+				out.exit = 2
+			}
+			return out
+		}
 		require.Equal(t, 1, ee.ExitCode(), "gatehouse %v: errors exit 1; stderr %s", args, stderr.String())
 		require.Empty(t, stdout.String(), "gatehouse %v: nothing on stdout after an error", args)
 		msg := strings.TrimSpace(stderr.String())
 		require.True(t, strings.HasPrefix(msg, "error: "), "gatehouse %v: stderr %q", args, msg)
-		out := doorOutcome{errMsg: msg}
+		out := doorOutcome{exit: 1, errMsg: msg}
 		if m := cliErrSuffix.FindStringSubmatch(msg); m != nil {
 			out.status, _ = strconv.Atoi(m[1])
 			out.code = m[2]
@@ -322,73 +349,92 @@ func cliDoor(s *harness.Server, configPath string) door {
 
 func TestPeopleAndKeysHTTPAndCLI(t *testing.T) {
 	s := harness.StartGatehouse(t, "--service-domain", "example.test")
-	var act struct{ Token string }
-	status := s.DoJSON(t, "POST", "/api/v1/activate", "", map[string]string{"initial_admin": "robot:admin"}, &act)
-	require.Equal(t, 201, status)
+	runDoorCases(t, s, doorCases)
+}
+
+// badToken is a saved value every door starts with: a token the server refuses.
+const badToken = "gth_not_a_token"
+
+// runDoorCases activates s and runs every case through both doors, each door with its
+// own org ({org} is acme-http or acme-cli) and its own saved values ("admin", "bad").
+// It returns the admin token.
+func runDoorCases(t *testing.T, s *harness.Server, cases []doorCase) string {
+	act, err := client.New(s.URL, client.WithToken("")).Activate(t.Context(), client.ActivateRequest{InitialAdmin: "robot:admin"})
+	require.NoError(t, err)
 
 	doors := []door{httpDoor(s), cliDoor(s, filepath.Join(t.TempDir(), "gatehouse", "config.yaml"))}
 	saved := map[string]map[string]string{} // door -> name -> value
 	for _, d := range doors {
-		saved[d.name] = map[string]string{"admin": act.Token, "org": "acme-" + d.name}
+		saved[d.name] = map[string]string{"admin": act.Token, "bad": badToken, "org": "acme-" + d.name}
 	}
-	for _, c := range doorCases {
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			for _, d := range doors {
 				t.Run(d.name, func(t *testing.T) {
-					vals := saved[d.name]
 					for i, st := range c.steps {
-						var pairs []string
-						for k, v := range vals {
-							pairs = append(pairs, "{"+k+"}", v)
-						}
-						expand := strings.NewReplacer(pairs...).Replace
-						a := map[string]string{"org": vals["org"]}
-						for k, v := range st.args {
-							a[k] = expand(v)
-						}
-						as := st.as
-						if as == "" {
-							as = "admin"
-						}
-						token, ok := vals[as]
-						require.True(t, ok, "step %d: no saved token %q", i, as)
-						what := d.name + " step " + strconv.Itoa(i) + " " + st.op
-						got := d.run(t, token, st.op, a)
-						w := st.want
-						if w.fail == 0 {
-							require.True(t, got.ok, "%s: want success, got %+v", what, got)
-						} else {
-							require.False(t, got.ok, "%s: want a refusal, got %s", what, got.answer)
-							wantStatus := w.fail
-							if w.local && d.name == "cli" {
-								wantStatus = 0 // refused before anything was sent
-							}
-							require.Equal(t, wantStatus, got.status, "%s: %+v", what, got)
-							if w.code != "" && got.status != 0 {
-								require.Equal(t, w.code, got.code, "%s: %+v", what, got)
-							}
-							require.NotEmpty(t, got.errMsg, what)
-						}
-						text := got.answer + got.errMsg
-						for _, h := range w.has {
-							require.Contains(t, text, expand(h), what)
-						}
-						for _, h := range w.lacks {
-							require.NotContains(t, text, expand(h), what)
-						}
-						if got.ok {
-							var answer map[string]any
-							require.NoError(t, json.Unmarshal([]byte(got.answer), &answer))
-							for name, field := range st.save {
-								v, _ := answer[field].(string)
-								require.NotEmpty(t, v, "%s: answer has no %q to save: %s", what, field, got.answer)
-								vals[name] = v
-							}
-						}
+						runDoorStep(t, d, saved[d.name], i, st)
 					}
 				})
 			}
 		})
+	}
+	return act.Token
+}
+
+// runDoorStep runs one step through one door and checks its outcome.
+func runDoorStep(t *testing.T, d door, vals map[string]string, i int, st doorStep) {
+	var pairs []string
+	for k, v := range vals {
+		pairs = append(pairs, "{"+k+"}", v)
+	}
+	expand := strings.NewReplacer(pairs...).Replace
+	a := map[string]string{"org": vals["org"]}
+	for k, v := range st.args {
+		a[k] = expand(v)
+	}
+	as := st.as
+	if as == "" {
+		as = "admin"
+	}
+	token, ok := vals[as]
+	require.True(t, ok, "step %d: no saved token %q", i, as)
+	what := d.name + " step " + strconv.Itoa(i) + " " + st.op
+	got := d.run(t, token, st.op, a)
+	w := st.want
+	if w.fail == 0 {
+		require.True(t, got.ok, "%s: want success, got %+v", what, got)
+		wantExit := 0
+		if w.denied {
+			wantExit = 2
+		}
+		require.Equal(t, wantExit, got.exit, "%s: exit code (0 allowed, 2 denied): %+v", what, got)
+	} else {
+		require.False(t, got.ok, "%s: want a refusal, got %s", what, got.answer)
+		wantStatus := w.fail
+		if w.local && d.name == "cli" {
+			wantStatus = 0 // refused before anything was sent
+		}
+		require.Equal(t, wantStatus, got.status, "%s: %+v", what, got)
+		if w.code != "" && got.status != 0 {
+			require.Equal(t, w.code, got.code, "%s: %+v", what, got)
+		}
+		require.NotEmpty(t, got.errMsg, what)
+	}
+	text := got.answer + got.errMsg
+	for _, h := range w.has {
+		require.Contains(t, text, expand(h), what)
+	}
+	for _, h := range w.lacks {
+		require.NotContains(t, text, expand(h), what)
+	}
+	if got.ok {
+		var answer map[string]any
+		require.NoError(t, json.Unmarshal([]byte(got.answer), &answer))
+		for name, field := range st.save {
+			v, _ := answer[field].(string)
+			require.NotEmpty(t, v, "%s: answer has no %q to save: %s", what, field, got.answer)
+			vals[name] = v
+		}
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/client"
 )
 
 func registerAuthCmd(root *cobra.Command, f *clientFlags) {
@@ -30,15 +32,18 @@ func newUseTokenCmd(f *clientFlags) *cobra.Command {
 				return err
 			}
 			token := strings.TrimSpace(args[0])
-			var who whoami
-			if err := newClient(addr, token).do(cmd.Context(), "GET", "/api/v1/whoami", nil, &who); err != nil {
+			if err := f.checkOutput(); err != nil {
+				return err
+			}
+			who, err := newClient(addr, token).Whoami(cmd.Context())
+			if err != nil {
 				return fmt.Errorf("token not saved: %w", err)
 			}
 			path, err := saveLogin(addr, token, "")
 			if err != nil {
 				return err
 			}
-			return f.print(cmd.OutOrStdout(), who.raw, func() {
+			return f.print(cmd.OutOrStdout(), who, func() {
 				fmt.Fprintf(cmd.OutOrStdout(), "using %s as %s; saved to %s\n", addr, who.Subject, path)
 			})
 		},
@@ -68,12 +73,8 @@ func newLogoutCmd(f *clientFlags) *cobra.Command {
 			if addr == "" {
 				addr = defaultAddr
 			}
-			body := map[string]string{}
-			if cfg.RefreshToken != "" {
-				body["refresh_token"] = cfg.RefreshToken
-			}
-			err = newClient(addr, cfg.Token).do(cmd.Context(), "POST", "/api/v1/auth/logout", body, nil)
-			var ae *apiError
+			_, err = newClient(addr, cfg.Token).Logout(cmd.Context(), client.LogoutRequest{RefreshToken: cfg.RefreshToken})
+			var ae *client.Error
 			// 404: the server has no logout route; 401: the token is already dead. Either
 			// way nothing is left to end on the server.
 			if err != nil && (!errors.As(err, &ae) || (ae.Status != http.StatusNotFound && ae.Status != http.StatusUnauthorized)) {
@@ -87,27 +88,6 @@ func newLogoutCmd(f *clientFlags) *cobra.Command {
 			return nil
 		},
 	}
-}
-
-// deviceStart is POST /api/v1/auth/device's answer.
-type deviceStart struct {
-	Mode                    string `json:"mode"` // device or copy_code
-	Handle                  string `json:"handle"`
-	VerificationURI         string `json:"verification_uri"`
-	VerificationURIComplete string `json:"verification_uri_complete"`
-	UserCode                string `json:"user_code"`
-	Interval                int    `json:"interval"`
-	ExpiresIn               int    `json:"expires_in"`
-	AuthURL                 string `json:"auth_url"`
-}
-
-// deviceToken is POST /api/v1/auth/device/token's answer once the login is done.
-type deviceToken struct {
-	Token        string `json:"token"`
-	ExpiresAt    string `json:"expires_at"`
-	RefreshToken string `json:"refresh_token"`
-	SessionID    string `json:"session_id"`
-	Subject      string `json:"subject"`
 }
 
 // pollUnit is the unit of the server's interval (seconds); tests shorten it.
@@ -131,19 +111,15 @@ token are saved to the config file.`,
 			}
 			c := newClient(addr, "") // the login flow is unauthenticated
 			ctx := cmd.Context()
-			in := map[string]string{}
-			if issuer != "" {
-				in["issuer"] = issuer
-			}
-			var start deviceStart
-			if err := c.do(ctx, "POST", "/api/v1/auth/device", in, &start); err != nil {
+			start, err := c.StartDeviceLogin(ctx, client.IssuerRequest{Issuer: issuer})
+			if err != nil {
 				return err
 			}
 			if start.Handle == "" {
 				return errors.New("the server started no login (no handle in its answer)")
 			}
 			w := cmd.ErrOrStderr()
-			var tok deviceToken
+			var tok client.LoginResponse
 			switch {
 			case start.Mode == "copy_code" || (noBrowser && start.AuthURL != ""):
 				url := start.AuthURL
@@ -155,7 +131,7 @@ token are saved to the config file.`,
 				if err != nil {
 					return err
 				}
-				if err := c.do(ctx, "POST", "/api/v1/auth/device/token", map[string]string{"handle": start.Handle, "code": code}, &tok); err != nil {
+				if tok, err = c.DeviceToken(ctx, client.DeviceTokenRequest{Handle: start.Handle, Code: code}); err != nil {
 					return err
 				}
 			case start.Mode == "device" || start.Mode == "":
@@ -181,8 +157,9 @@ token are saved to the config file.`,
 			if err != nil {
 				return err
 			}
-			return f.print(cmd.OutOrStdout(), map[string]string{"subject": tok.Subject, "expires_at": tok.ExpiresAt, "session_id": tok.SessionID, "config": path}, func() {
-				fmt.Fprintf(cmd.OutOrStdout(), "logged in to %s as %s (expires %s); saved to %s\n", addr, tok.Subject, tok.ExpiresAt, path)
+			expires := tok.ExpiresAt.UTC().Format(time.RFC3339)
+			return f.print(cmd.OutOrStdout(), map[string]string{"subject": tok.Subject, "expires_at": expires, "session_id": tok.SessionID, "config": path}, func() {
+				fmt.Fprintf(cmd.OutOrStdout(), "logged in to %s as %s (expires %s); saved to %s\n", addr, tok.Subject, expires, path)
 			})
 		},
 	}
@@ -205,7 +182,7 @@ func readCode(r io.Reader) (string, error) {
 
 // pollDevice asks for the token every interval until the login completes, fails or
 // expires (RFC 8628 section 3.5).
-func pollDevice(ctx context.Context, c *client, start deviceStart) (deviceToken, error) {
+func pollDevice(ctx context.Context, c *client.Client, start client.DeviceResponse) (client.LoginResponse, error) {
 	interval := time.Duration(start.Interval) * pollUnit
 	if start.Interval <= 0 {
 		interval = 5 * pollUnit
@@ -220,17 +197,16 @@ func pollDevice(ctx context.Context, c *client, start deviceStart) (deviceToken,
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return deviceToken{}, ctx.Err()
+			return client.LoginResponse{}, ctx.Err()
 		case <-timer.C:
 		}
-		var tok deviceToken
-		err := c.do(ctx, "POST", "/api/v1/auth/device/token", map[string]string{"handle": start.Handle}, &tok)
+		tok, err := c.DeviceToken(ctx, client.DeviceTokenRequest{Handle: start.Handle})
 		if err == nil {
 			return tok, nil
 		}
-		var ae *apiError
+		var ae *client.Error
 		if !errors.As(err, &ae) {
-			return deviceToken{}, err
+			return client.LoginResponse{}, err
 		}
 		switch {
 		case ae.Code == "slow_down":
@@ -238,13 +214,13 @@ func pollDevice(ctx context.Context, c *client, start deviceStart) (deviceToken,
 		case ae.Code == "authorization_pending", ae.Code == "" && (ae.Status == http.StatusConflict || ae.Status == http.StatusPreconditionRequired):
 		case ae.Status == http.StatusConflict || ae.Status == http.StatusPreconditionRequired:
 			if ae.Code == "expired_token" || ae.Code == "access_denied" {
-				return deviceToken{}, err
+				return client.LoginResponse{}, err
 			}
 		default:
-			return deviceToken{}, err
+			return client.LoginResponse{}, err
 		}
 		if time.Now().After(deadline) {
-			return deviceToken{}, errors.New("the login was not completed in time; run gatehouse auth login again")
+			return client.LoginResponse{}, errors.New("the login was not completed in time; run gatehouse auth login again")
 		}
 	}
 }

@@ -1,41 +1,14 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"github.com/gatehouse-dev/gatehouse/orgs"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/client"
 )
-
-// show does one API call, decodes the answer into out (may be nil), and prints either
-// the API's JSON answer unchanged (-o json) or the table.
-func (f *clientFlags) show(cmd *cobra.Command, method, path string, in, out any, table func()) error {
-	var raw json.RawMessage
-	if err := f.call(cmd, method, path, in, &raw); err != nil {
-		return err
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return fmt.Errorf("unexpected answer from %s %s: %w", method, path, err)
-		}
-	}
-	return f.print(cmd.OutOrStdout(), raw, table)
-}
-
-// apiPath joins escaped path segments onto /api/v1.
-func apiPath(segments ...string) string {
-	var b strings.Builder
-	b.WriteString("/api/v1")
-	for _, s := range segments {
-		b.WriteByte('/')
-		b.WriteString(url.PathEscape(s))
-	}
-	return b.String()
-}
 
 func oneOf(flag, v string, allowed ...string) error {
 	for _, a := range allowed {
@@ -46,53 +19,32 @@ func oneOf(flag, v string, allowed ...string) error {
 	return fmt.Errorf("%s: %q is not one of %s", flag, v, strings.Join(allowed, ", "))
 }
 
-func fmtTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.Local().Format(time.RFC3339)
-}
-
-type orgInfo struct {
-	Name       string    `json:"name"`
-	RepoAccess string    `json:"repo_access"`
-	CreatedAt  time.Time `json:"created_at"`
-	CreatedBy  string    `json:"created_by"`
-}
-
-type member struct {
-	Subject string `json:"subject"`
-	Role    string `json:"role"`
-}
-
-type deleted struct {
-	Deleted string `json:"deleted"`
-}
-
-func (f *clientFlags) printDeleted(cmd *cobra.Command, path string) error {
-	var out deleted
-	return f.show(cmd, "DELETE", path, nil, &out, func() {
+// deleted runs a DELETE call and prints what it removed.
+func deleted(cmd *cobra.Command, f *clientFlags, call func(*client.Client) (client.DeletedResponse, error)) error {
+	return show(cmd, f, call, func(out client.DeletedResponse) {
 		fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", out.Deleted)
 	})
 }
 
+func orgTable(cmd *cobra.Command, list ...client.Org) {
+	t := newTable(cmd.OutOrStdout(), "NAME", "REPO ACCESS", "CREATED", "CREATED BY")
+	for _, o := range list {
+		t.row(o.Name, o.RepoAccess, fmtTime(o.CreatedAt), o.CreatedBy)
+	}
+	t.flush()
+}
+
 func registerOrgsCmd(root *cobra.Command, f *clientFlags) {
 	orgs := &cobra.Command{Use: "orgs", Aliases: []string{"org"}, Short: "Manage orgs and their members (O1-O3)"}
-	orgTable := func(cmd *cobra.Command, list ...orgInfo) {
-		t := newTable(cmd.OutOrStdout(), "NAME", "REPO ACCESS", "CREATED", "CREATED BY")
-		for _, o := range list {
-			t.row(o.Name, o.RepoAccess, fmtTime(o.CreatedAt), o.CreatedBy)
-		}
-		t.flush()
-	}
 	orgs.AddCommand(
 		&cobra.Command{
 			Use:   "create NAME",
 			Short: "Create an org (platform admins, O1)",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				var o orgInfo
-				return f.show(cmd, "POST", "/api/v1/orgs", map[string]string{"name": args[0]}, &o, func() { orgTable(cmd, o) })
+				return show(cmd, f, func(c *client.Client) (client.Org, error) {
+					return c.CreateOrg(cmd.Context(), client.OrgRequest{Name: args[0]})
+				}, func(o client.Org) { orgTable(cmd, o) })
 			},
 		},
 		&cobra.Command{
@@ -100,10 +52,8 @@ func registerOrgsCmd(root *cobra.Command, f *clientFlags) {
 			Short: "List the orgs you can see",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				var out struct {
-					Orgs []orgInfo `json:"orgs"`
-				}
-				return f.show(cmd, "GET", "/api/v1/orgs", nil, &out, func() { orgTable(cmd, out.Orgs...) })
+				return show(cmd, f, func(c *client.Client) (client.OrgsResponse, error) { return c.Orgs(cmd.Context()) },
+					func(out client.OrgsResponse) { orgTable(cmd, out.Orgs...) })
 			},
 		},
 		&cobra.Command{
@@ -111,8 +61,8 @@ func registerOrgsCmd(root *cobra.Command, f *clientFlags) {
 			Short: "Show an org",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				var o orgInfo
-				return f.show(cmd, "GET", apiPath("orgs", args[0]), nil, &o, func() { orgTable(cmd, o) })
+				return show(cmd, f, func(c *client.Client) (client.Org, error) { return c.Org(cmd.Context(), args[0]) },
+					func(o client.Org) { orgTable(cmd, o) })
 			},
 		},
 		&cobra.Command{
@@ -120,7 +70,7 @@ func registerOrgsCmd(root *cobra.Command, f *clientFlags) {
 			Short: "Delete an org that has no repos",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return f.printDeleted(cmd, apiPath("orgs", args[0]))
+				return deleted(cmd, f, func(c *client.Client) (client.DeletedResponse, error) { return c.DeleteOrg(cmd.Context(), args[0]) })
 			},
 		},
 		&cobra.Command{
@@ -132,8 +82,9 @@ func registerOrgsCmd(root *cobra.Command, f *clientFlags) {
 				if err := oneOf("repo access", args[1], "members", "acl_only"); err != nil {
 					return err
 				}
-				var o orgInfo
-				return f.show(cmd, "PATCH", apiPath("orgs", args[0]), map[string]string{"repo_access": args[1]}, &o, func() { orgTable(cmd, o) })
+				return show(cmd, f, func(c *client.Client) (client.Org, error) {
+					return c.UpdateOrg(cmd.Context(), args[0], client.OrgPatch{RepoAccess: args[1]})
+				}, func(o client.Org) { orgTable(cmd, o) })
 			},
 		},
 	)
@@ -143,19 +94,24 @@ func registerOrgsCmd(root *cobra.Command, f *clientFlags) {
 
 func newMembersCmd(f *clientFlags) *cobra.Command {
 	members := &cobra.Command{Use: "members", Aliases: []string{"member"}, Short: "Add people by email, change roles, remove them (O3)"}
-	setRole := func(cmd *cobra.Command, org, email, role string) error {
+	setRole := func(cmd *cobra.Command, org, person, role string) error {
 		if err := oneOf("role", role, "member", "admin"); err != nil {
 			return err
 		}
-		var m member
-		return f.show(cmd, "PUT", apiPath("orgs", org, "members", email), map[string]string{"role": role}, &m, func() {
+		email, err := parseEmail(person)
+		if err != nil {
+			return err
+		}
+		return show(cmd, f, func(c *client.Client) (client.Member, error) {
+			return c.SetMember(cmd.Context(), org, email, client.RoleBody{Role: role})
+		}, func(m client.Member) {
 			fmt.Fprintf(cmd.OutOrStdout(), "%s is %s of %s\n", m.Subject, m.Role, org)
 		})
 	}
 	var role string
 	add := &cobra.Command{
 		Use:   "add ORG EMAIL",
-		Short: "Add a person by email, before or after their first login",
+		Short: "Add a person by email (or user:<email>), before or after their first login",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return setRole(cmd, args[0], args[1], role)
@@ -177,28 +133,81 @@ func newMembersCmd(f *clientFlags) *cobra.Command {
 			Short: "Remove a person from the org (effective at the next check)",
 			Args:  cobra.ExactArgs(2),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return f.printDeleted(cmd, apiPath("orgs", args[0], "members", args[1]))
+				email, err := parseEmail(args[1])
+				if err != nil {
+					return err
+				}
+				return deleted(cmd, f, func(c *client.Client) (client.DeletedResponse, error) {
+					return c.RemoveMember(cmd.Context(), args[0], email)
+				})
 			},
 		},
-		&cobra.Command{
-			Use:   "list ORG",
-			Short: "List members and admins",
-			Args:  cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				var out struct {
-					Members []member `json:"members"`
-				}
-				return f.show(cmd, "GET", apiPath("orgs", args[0], "members"), nil, &out, func() {
+		newMembersListCmd(f),
+	)
+	return members
+}
+
+func newMembersListCmd(f *clientFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list ORG",
+		Short: "List members and admins",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return show(cmd, f, func(c *client.Client) (client.MembersResponse, error) { return c.Members(cmd.Context(), args[0]) },
+				func(out client.MembersResponse) {
 					t := newTable(cmd.OutOrStdout(), "SUBJECT", "ROLE")
 					for _, m := range out.Members {
 						t.row(m.Subject, m.Role)
 					}
 					t.flush()
 				})
-			},
 		},
-	)
-	return members
+	}
+}
+
+// newTeamMemberCmd is `teams add-member` or `teams remove-member`: SUBJECT in the one
+// subject syntax, checked before anything is sent.
+func newTeamMemberCmd(f *clientFlags, use, short string, call func(c *client.Client, cmd *cobra.Command, org, team, sub string) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   use + " ORG TEAM SUBJECT",
+		Short: short,
+		Args:  cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sub, err := parseSubject(args[2])
+			if err != nil {
+				return err
+			}
+			if err := f.checkOutput(); err != nil {
+				return err
+			}
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			return call(c, cmd, args[0], args[1], sub)
+		},
+	}
+}
+
+func teamMemberCmds(f *clientFlags) []*cobra.Command {
+	return []*cobra.Command{
+		newTeamMemberCmd(f, "add-member", "Add a member ("+subjectSyntax+") to a team", func(c *client.Client, cmd *cobra.Command, org, team, sub string) error {
+			out, err := c.AddTeamMember(cmd.Context(), org, team, sub)
+			if err != nil {
+				return err
+			}
+			return f.print(cmd.OutOrStdout(), out, func() {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s is a member of team:%s/%s\n", out.Subject, org, team)
+			})
+		}),
+		newTeamMemberCmd(f, "remove-member", "Remove a member from a team", func(c *client.Client, cmd *cobra.Command, org, team, sub string) error {
+			out, err := c.RemoveTeamMember(cmd.Context(), org, team, sub)
+			if err != nil {
+				return err
+			}
+			return f.print(cmd.OutOrStdout(), out, func() { fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", out.Deleted) })
+		}),
+	}
 }
 
 func registerTeamsCmd(root *cobra.Command, f *clientFlags) {
@@ -209,12 +218,10 @@ func registerTeamsCmd(root *cobra.Command, f *clientFlags) {
 			Short: "Create a team",
 			Args:  cobra.ExactArgs(2),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				var out struct {
-					Team string `json:"team"`
-				}
-				return f.show(cmd, "PUT", apiPath("orgs", args[0], "teams", args[1]), nil, &out, func() {
-					fmt.Fprintf(cmd.OutOrStdout(), "created %s\n", out.Team)
-				})
+				return show(cmd, f, func(c *client.Client) (client.TeamResponse, error) {
+					return c.CreateTeam(cmd.Context(), args[0], args[1])
+				},
+					func(out client.TeamResponse) { fmt.Fprintf(cmd.OutOrStdout(), "created %s\n", out.Team) })
 			},
 		},
 		&cobra.Command{
@@ -222,7 +229,9 @@ func registerTeamsCmd(root *cobra.Command, f *clientFlags) {
 			Short: "Delete a team and its grants",
 			Args:  cobra.ExactArgs(2),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return f.printDeleted(cmd, apiPath("orgs", args[0], "teams", args[1]))
+				return deleted(cmd, f, func(c *client.Client) (client.DeletedResponse, error) {
+					return c.DeleteTeam(cmd.Context(), args[0], args[1])
+				})
 			},
 		},
 		&cobra.Command{
@@ -230,91 +239,38 @@ func registerTeamsCmd(root *cobra.Command, f *clientFlags) {
 			Short: "List an org's teams",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				var out struct {
-					Teams []string `json:"teams"`
-				}
-				return f.show(cmd, "GET", apiPath("orgs", args[0], "teams"), nil, &out, func() {
-					t := newTable(cmd.OutOrStdout(), "TEAM")
-					for _, name := range out.Teams {
-						t.row("team:" + args[0] + "/" + name)
-					}
-					t.flush()
-				})
-			},
-		},
-		&cobra.Command{
-			Use:   "add-member ORG TEAM SUBJECT",
-			Short: "Add a user, robot, service account or team (team:ORG/TEAM) to a team",
-			Args:  cobra.ExactArgs(3),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				var out struct {
-					Subject string `json:"subject"`
-				}
-				return f.show(cmd, "PUT", apiPath("orgs", args[0], "teams", args[1], "members", args[2]), nil, &out, func() {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s is a member of team:%s/%s\n", out.Subject, args[0], args[1])
-				})
-			},
-		},
-		&cobra.Command{
-			Use:   "remove-member ORG TEAM SUBJECT",
-			Short: "Remove a member from a team",
-			Args:  cobra.ExactArgs(3),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				return f.printDeleted(cmd, apiPath("orgs", args[0], "teams", args[1], "members", args[2]))
+				return show(cmd, f, func(c *client.Client) (client.TeamsResponse, error) { return c.Teams(cmd.Context(), args[0]) },
+					func(out client.TeamsResponse) {
+						t := newTable(cmd.OutOrStdout(), "TEAM")
+						for _, name := range out.Teams {
+							t.row("team:" + args[0] + "/" + name)
+						}
+						t.flush()
+					})
 			},
 		},
 	)
+	teams.AddCommand(teamMemberCmds(f)...)
 	root.AddCommand(teams)
 }
 
 func registerAPIKeysCmd(root *cobra.Command, f *clientFlags) {
 	keys := &cobra.Command{Use: "api-keys", Aliases: []string{"api-key", "keys"}, Short: "Manage an org's API keys (service accounts, ID2)"}
-	var lifetime, role string
-	create := &cobra.Command{
-		Use:   "create ORG NAME",
-		Short: "Create an API key; its token is shown once",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			in := map[string]string{"name": args[1]}
-			if lifetime != "" {
-				if _, err := time.ParseDuration(lifetime); err != nil {
-					return fmt.Errorf("--lifetime: %q is not a duration such as 720h", lifetime)
-				}
-				in["lifetime"] = lifetime
-			}
-			if role != "" {
-				if err := oneOf("--role", role, "member", "admin"); err != nil {
-					return err
-				}
-				in["role"] = role
-			}
-			var k orgs.NewKey
-			return f.show(cmd, "POST", apiPath("orgs", args[0], "api-keys"), in, &k, func() {
-				w := cmd.OutOrStdout()
-				fmt.Fprintf(w, "created API key %s (%s), role %s, expires %s\n", k.Subject, k.Account, k.Role, fmtTime(k.ExpiresAt))
-				fmt.Fprintf(w, "WARNING: this token is shown once and cannot be shown again; store it now:\n%s\n", k.Token)
-			})
-		},
-	}
-	create.Flags().StringVar(&lifetime, "lifetime", "", "how long the key lives, e.g. 720h (default: the server's, one year)")
-	create.Flags().StringVar(&role, "role", "", "member or admin (default: member)")
 	keys.AddCommand(
-		create,
+		newAPIKeyCreateCmd(f),
 		&cobra.Command{
 			Use:   "list ORG",
 			Short: "List an org's API keys (metadata only)",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				var out struct {
-					Keys []orgs.KeyInfo `json:"api_keys"`
-				}
-				return f.show(cmd, "GET", apiPath("orgs", args[0], "api-keys"), nil, &out, func() {
-					t := newTable(cmd.OutOrStdout(), "NAME", "SUBJECT", "ROLE", "CREATED", "EXPIRES", "CREATED BY")
-					for _, k := range out.Keys {
-						t.row(k.Name, k.Subject, k.Role, fmtTime(k.CreatedAt), fmtTime(k.ExpiresAt), k.CreatedBy)
-					}
-					t.flush()
-				})
+				return show(cmd, f, func(c *client.Client) (client.APIKeysResponse, error) { return c.APIKeys(cmd.Context(), args[0]) },
+					func(out client.APIKeysResponse) {
+						t := newTable(cmd.OutOrStdout(), "NAME", "SUBJECT", "ROLE", "CREATED", "EXPIRES", "CREATED BY")
+						for _, k := range out.Keys {
+							t.row(k.Name, k.Subject, k.Role, fmtTime(k.CreatedAt), fmtTime(k.ExpiresAt), k.CreatedBy)
+						}
+						t.flush()
+					})
 			},
 		},
 		&cobra.Command{
@@ -322,9 +278,45 @@ func registerAPIKeysCmd(root *cobra.Command, f *clientFlags) {
 			Short: "Delete an API key; its token is refused at once",
 			Args:  cobra.ExactArgs(2),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return f.printDeleted(cmd, apiPath("orgs", args[0], "api-keys", args[1]))
+				return deleted(cmd, f, func(c *client.Client) (client.DeletedResponse, error) {
+					return c.DeleteAPIKey(cmd.Context(), args[0], args[1])
+				})
 			},
 		},
 	)
 	root.AddCommand(keys)
+}
+
+func newAPIKeyCreateCmd(f *clientFlags) *cobra.Command {
+	var lifetime, role string
+	create := &cobra.Command{
+		Use:   "create ORG NAME",
+		Short: "Create an API key; its token is shown once",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req := client.APIKeyRequest{Name: args[1]}
+			if lifetime != "" {
+				d, err := time.ParseDuration(lifetime)
+				if err != nil {
+					return fmt.Errorf("--lifetime: %q is not a duration such as 720h", lifetime)
+				}
+				req.Lifetime = client.Duration(d)
+			}
+			if role != "" {
+				if err := oneOf("--role", role, "member", "admin"); err != nil {
+					return err
+				}
+				req.Role = role
+			}
+			return show(cmd, f, func(c *client.Client) (client.NewAPIKey, error) { return c.CreateAPIKey(cmd.Context(), args[0], req) },
+				func(k client.NewAPIKey) {
+					w := cmd.OutOrStdout()
+					fmt.Fprintf(w, "created API key %s (%s), role %s, expires %s\n", k.Subject, k.Account, k.Role, fmtTime(k.ExpiresAt))
+					fmt.Fprintf(w, "WARNING: this token is shown once and cannot be shown again; store it now:\n%s\n", k.Token)
+				})
+		},
+	}
+	create.Flags().StringVar(&lifetime, "lifetime", "", "how long the key lives, e.g. 720h (default: the server's, one year)")
+	create.Flags().StringVar(&role, "role", "", "member or admin (default: member)")
+	return create
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -23,7 +24,7 @@ type tokenSpec struct {
 	Subject string         `json:"subject,omitempty" yaml:"subject"`
 	TTL     string         `json:"ttl,omitempty" yaml:"ttl"`
 	Role    string         `json:"role,omitempty" yaml:"role"`
-	Grants  []tokens.Grant `json:"grants,omitempty" yaml:"grants"`
+	Grants  []client.Grant `json:"grants,omitempty" yaml:"grants"`
 }
 
 var (
@@ -83,7 +84,7 @@ func parseTokenSpec(src string, data []byte) (tokenSpec, error) {
 		hasGrants = hasGrants || top.Content[i].Value == "grants"
 	}
 	if hasGrants && spec.Grants == nil {
-		spec.Grants = []tokens.Grant{} // "grants: []" is an error below, not "no grants"
+		spec.Grants = []client.Grant{} // "grants: []" is an error below, not "no grants"
 	}
 	if err := spec.validate("", hasGrants); err != nil {
 		return spec, fmt.Errorf("%s: %w", src, err)
@@ -225,21 +226,12 @@ func (tf *tokenFlags) spec(cmd *cobra.Command) (tokenSpec, error) {
 	}
 	spec := tokenSpec{Subject: tf.subject, TTL: tf.ttl, Role: tf.role}
 	if len(grantFlags) > 0 {
-		spec.Grants = []tokens.Grant{{Functions: tf.functions, Resources: tf.resources, Orgs: tf.orgNames}}
+		spec.Grants = []client.Grant{{Functions: tf.functions, Resources: tf.resources, Orgs: tf.orgNames}}
 	}
 	return spec, spec.validate("flags", len(grantFlags) > 0)
 }
 
-// mintedToken is POST /api/v1/tokens's answer.
-type mintedToken struct {
-	ID        string    `json:"id"`
-	Subject   string    `json:"subject"`
-	ExpiresAt time.Time `json:"expires_at"`
-	Token     string    `json:"token"`
-}
-
-func registerTokensCmd(root *cobra.Command, f *clientFlags) {
-	toks := &cobra.Command{Use: "tokens", Aliases: []string{"token"}, Short: "Create, list and revoke tokens (T3, T4)"}
+func newTokensCreateCmd(f *clientFlags) *cobra.Command {
 	tf := &tokenFlags{}
 	create := &cobra.Command{
 		Use:   "create [--subject S] [--ttl D] (--role R | --functions F,.. --resources R,.. --orgs O,.. | -c FILE | -c -)",
@@ -263,8 +255,17 @@ owner's full access. The spec is checked before anything is sent.`,
 			if err != nil {
 				return err
 			}
-			var out mintedToken
-			return f.show(cmd, "POST", "/api/v1/tokens", spec, &out, func() {
+			if spec.Subject != "" {
+				if spec.Subject, err = parseSubject(spec.Subject); err != nil {
+					return err
+				}
+			}
+			req := client.MintRequest{Subject: spec.Subject, Role: spec.Role, Grants: spec.Grants}
+			if spec.TTL != "" {
+				d, _ := time.ParseDuration(spec.TTL) // checked by spec()
+				req.TTL = client.Duration(d)
+			}
+			return show(cmd, f, func(c *client.Client) (client.MintResponse, error) { return c.MintToken(cmd.Context(), req) }, func(out client.MintResponse) {
 				w := cmd.OutOrStdout()
 				fmt.Fprintf(w, "created token %s for %s, expires %s\n", out.ID, out.Subject, fmtTime(out.ExpiresAt))
 				fmt.Fprintf(w, "WARNING: this token is shown once and cannot be shown again; store it now:\n%s\n", out.Token)
@@ -279,18 +280,20 @@ owner's full access. The spec is checked before anything is sent.`,
 	fl.StringSliceVar(&tf.resources, "resources", nil, "resource types to grant: "+strings.Join(tokens.Resources, ", "))
 	fl.StringSliceVar(&tf.orgNames, "orgs", nil, "orgs the grant covers (or *)")
 	fl.StringVarP(&tf.file, "file", "c", "", "YAML token spec; - reads standard input")
+	return create
+}
+
+func registerTokensCmd(root *cobra.Command, f *clientFlags) {
+	toks := &cobra.Command{Use: "tokens", Aliases: []string{"token"}, Short: "Create, list and revoke tokens (T3, T4)"}
 
 	toks.AddCommand(
-		create,
+		newTokensCreateCmd(f),
 		&cobra.Command{
 			Use:   "list",
 			Short: "List your tokens (no secrets)",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				var out struct {
-					Tokens []tokens.Info `json:"tokens"`
-				}
-				return f.show(cmd, "GET", "/api/v1/tokens", nil, &out, func() {
+				return show(cmd, f, func(c *client.Client) (client.TokensResponse, error) { return c.Tokens(cmd.Context()) }, func(out client.TokensResponse) {
 					t := newTable(cmd.OutOrStdout(), "ID", "KIND", "SCOPED", "EXPIRES")
 					for _, tok := range out.Tokens {
 						expires := fmtTime(tok.ExpiresAt)
@@ -308,10 +311,7 @@ owner's full access. The spec is checked before anything is sent.`,
 			Short: "Revoke a token; it is refused at once",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				var out struct {
-					ID string `json:"id"`
-				}
-				return f.show(cmd, "DELETE", apiPath("tokens", args[0]), nil, &out, func() {
+				return show(cmd, f, func(c *client.Client) (client.RevokeResponse, error) { return c.RevokeToken(cmd.Context(), args[0]) }, func(out client.RevokeResponse) {
 					fmt.Fprintf(cmd.OutOrStdout(), "revoked token %s\n", out.ID)
 				})
 			},

@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/gatehouse-dev/gatehouse/tokens"
+	"github.com/gatehouse-dev/gatehouse/client"
 )
 
 func TestParseTokenSpec(t *testing.T) {
@@ -22,10 +22,10 @@ func TestParseTokenSpec(t *testing.T) {
 		err        string // substring; "" means success
 	}{
 		{name: "grants", yaml: "subject: robot:ci  # optional\nttl: 2h\ngrants:\n- functions: [read, write]\n  resources: [repo]\n  orgs: [acme]\n",
-			want: tokenSpec{Subject: "robot:ci", TTL: "2h", Grants: []tokens.Grant{{Functions: []string{"read", "write"}, Resources: []string{"repo"}, Orgs: []string{"acme"}}}}},
+			want: tokenSpec{Subject: "robot:ci", TTL: "2h", Grants: []client.Grant{{Functions: []string{"read", "write"}, Resources: []string{"repo"}, Orgs: []string{"acme"}}}}},
 		{name: "role", yaml: "role: developer\n", want: tokenSpec{Role: "developer"}},
 		{name: "two grants, block lists", yaml: "grants:\n- functions:\n  - read\n  resources: ['*']\n  orgs: ['*']\n- functions: [write]\n  resources: [repo]\n  orgs: [a, b]\n",
-			want: tokenSpec{Grants: []tokens.Grant{{Functions: []string{"read"}, Resources: []string{"*"}, Orgs: []string{"*"}}, {Functions: []string{"write"}, Resources: []string{"repo"}, Orgs: []string{"a", "b"}}}}},
+			want: tokenSpec{Grants: []client.Grant{{Functions: []string{"read"}, Resources: []string{"*"}, Orgs: []string{"*"}}, {Functions: []string{"write"}, Resources: []string{"repo"}, Orgs: []string{"a", "b"}}}}},
 		{name: "unknown top key", yaml: "role: developer\nscope: all\n", err: `line 2: unknown key "scope"`},
 		{name: "unknown grant key", yaml: "grants:\n- functions: [read]\n  resourcez: [repo]\n  orgs: [acme]\n", err: `line 3: unknown key "grants[0].resourcez"`},
 		{name: "unknown function", yaml: "grants:\n- functions: [read, deploy]\n  resources: [repo]\n  orgs: [acme]\n", err: `grants[0].functions: unknown function "deploy"`},
