@@ -7,6 +7,8 @@ package schema_test
 import (
 	"context"
 	"fmt"
+	"maps"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -42,6 +44,10 @@ func compileSchema(t testing.TB) []*core.NamespaceDefinition {
 //   - drop one operand (a relation, a permission or an arrow) of a union, intersection or
 //     exclusion; a lone operand becomes nil;
 //   - turn an intersection or an exclusion into a union;
+//   - only with GATEHOUSE_MUTANTS_SWAP=1 (about ten minutes, and aliases such as
+//     create_repo = read make equivalent mutants that no test can kill): swap one operand
+//     for another name, a relation or permission of the same definition or, for an arrow,
+//     of the type it walks to;
 //   - widen a relation: allow one more subject type, userset or wildcard, taken from the
 //     subject types the schema uses anywhere, plus the wildcard of every plain type.
 func generateMutants(t testing.TB, defs []*core.NamespaceDefinition) []mutant {
@@ -68,7 +74,11 @@ func generateMutants(t testing.TB, defs []*core.NamespaceDefinition) []mutant {
 	for d, def := range defs {
 		for r, rel := range def.Relation {
 			if rel.UsersetRewrite != nil {
-				for _, rw := range rewriteMutants(rel.UsersetRewrite) {
+				swap := noSwap
+				if os.Getenv("GATEHOUSE_MUTANTS_SWAP") == "1" {
+					swap = swapper(defs, def, rel.Name)
+				}
+				for _, rw := range rewriteMutants(rel.UsersetRewrite, swap) {
 					m := proto.Clone(rel).(*core.Relation)
 					m.UsersetRewrite = rw
 					add(d, r, m)
@@ -90,8 +100,60 @@ func generateMutants(t testing.TB, defs []*core.NamespaceDefinition) []mutant {
 	return out
 }
 
+// swapFunc returns the replacements of one operand: the same operand naming another
+// relation or permission.
+type swapFunc func(child *core.SetOperation_Child) []*core.SetOperation_Child
+
+func noSwap(*core.SetOperation_Child) []*core.SetOperation_Child { return nil }
+
+// swapper swaps, inside permission perm of def, a relation or permission for every other
+// name of def (but perm itself), and an arrow's target for every other name of the types
+// its left side allows.
+func swapper(defs []*core.NamespaceDefinition, def *core.NamespaceDefinition, perm string) swapFunc {
+	names := map[string][]string{}
+	for _, d := range defs {
+		for _, r := range d.Relation {
+			names[d.Name] = append(names[d.Name], r.Name)
+		}
+	}
+	return func(child *core.SetOperation_Child) []*core.SetOperation_Child {
+		var out []*core.SetOperation_Child
+		switch {
+		case child.GetComputedUserset() != nil:
+			current := child.GetComputedUserset().Relation
+			for _, n := range names[def.Name] {
+				if n != current && n != perm {
+					c := proto.Clone(child).(*core.SetOperation_Child)
+					c.GetComputedUserset().Relation = n
+					out = append(out, c)
+				}
+			}
+		case child.GetTupleToUserset() != nil:
+			ttu := child.GetTupleToUserset()
+			targets := map[string]bool{}
+			for _, r := range def.Relation {
+				if r.Name != ttu.Tupleset.Relation {
+					continue
+				}
+				for _, a := range r.GetTypeInformation().GetAllowedDirectRelations() {
+					for _, n := range names[a.Namespace] {
+						targets[n] = true
+					}
+				}
+			}
+			delete(targets, ttu.ComputedUserset.Relation)
+			for _, n := range slices.Sorted(maps.Keys(targets)) {
+				c := proto.Clone(child).(*core.SetOperation_Child)
+				c.GetTupleToUserset().ComputedUserset.Relation = n
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+}
+
 // rewriteMutants returns every one-step mutation of rw, each a fresh copy.
-func rewriteMutants(rw *core.UsersetRewrite) []*core.UsersetRewrite {
+func rewriteMutants(rw *core.UsersetRewrite, swap swapFunc) []*core.UsersetRewrite {
 	op := setOp(rw)
 	var out []*core.UsersetRewrite
 	if rw.GetUnion() == nil {
@@ -110,8 +172,13 @@ func rewriteMutants(rw *core.UsersetRewrite) []*core.UsersetRewrite {
 			cop.Child[0] = &core.SetOperation_Child{ChildType: &core.SetOperation_Child_XNil{XNil: &core.SetOperation_Child_Nil{}}}
 			out = append(out, c)
 		}
+		for _, alt := range swap(child) {
+			c := proto.Clone(rw).(*core.UsersetRewrite)
+			setOp(c).Child[i] = alt
+			out = append(out, c)
+		}
 		if sub := child.GetUsersetRewrite(); sub != nil {
-			for _, m := range rewriteMutants(sub) {
+			for _, m := range rewriteMutants(sub, swap) {
 				c := proto.Clone(rw).(*core.UsersetRewrite)
 				setOp(c).Child[i].ChildType = &core.SetOperation_Child_UsersetRewrite{UsersetRewrite: m}
 				out = append(out, c)
