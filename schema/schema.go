@@ -80,7 +80,91 @@ const (
 	PermOwnerAgents      = "owner_agents"
 	PermWriterAgents     = "writer_agents"
 	PermReaderAgents     = "reader_agents"
+	PermAgent            = "agent" // team, org: their members' pipelines (a relation on user, robot, sa)
 )
+
+// Types is the one list of types of gatehouse.zed, by their API names, in schema order.
+var Types = []string{
+	TypeUser, TypeRobot, TypeServiceAccount, TypePlatform, TypeTeam, TypeOrg, TypeRepo, TypePipeline, TypeBucket,
+}
+
+// Subject types as Relations spells them: a type ("user"), a subject set ("team#member"),
+// or a wildcard ("user:*").
+const (
+	SubjectTeamMembers = TypeTeam + "#" + RelMember // team:<org>/<team>#member
+	SubjectOrgMembers  = TypeOrg + "#" + RelMember  // org:<org>#member
+)
+
+// Wildcard spells the wildcard subject type of typ ("user:*").
+func Wildcard(typ string) string { return typ + ":*" }
+
+// principals are the subject types a grant names.
+var principals = []string{TypeUser, TypeRobot, TypeServiceAccount}
+
+// Relations lists, per type, every relation of gatehouse.zed and the subject types it
+// allows (schema_test proves the two agree, both ways). testdata/refused.txt lists what
+// each relation must refuse.
+var Relations = map[string]map[string][]string{
+	TypeUser:           {RelAgent: {TypePipeline}},
+	TypeRobot:          {RelAgent: {TypePipeline}},
+	TypeServiceAccount: {RelOrg: {TypeOrg}, RelAgent: {TypePipeline}},
+	TypePlatform: {
+		RelAdmin:    {TypeUser, TypeRobot},
+		RelUnlocked: {Wildcard(TypeUser), Wildcard(TypeRobot), Wildcard(TypeServiceAccount), Wildcard(TypePipeline)},
+	},
+	TypeTeam: {RelOrg: {TypeOrg}, RelMember: append(slices.Clone(principals), SubjectTeamMembers)},
+	TypeOrg: {
+		RelPlatform:    {TypePlatform},
+		RelAdmin:       append(slices.Clone(principals), SubjectTeamMembers),
+		RelMember:      append(slices.Clone(principals), SubjectTeamMembers),
+		RelReposOpenTo: {TypeOrg},
+	},
+	TypeRepo: {
+		RelOrg:      {TypeOrg},
+		RelBucket:   {TypeBucket},
+		RelReader:   append(slices.Clone(principals), SubjectTeamMembers, SubjectOrgMembers),
+		RelWriter:   append(slices.Clone(principals), SubjectTeamMembers, SubjectOrgMembers),
+		RelOwner:    append(slices.Clone(principals), SubjectTeamMembers, SubjectOrgMembers),
+		RelInputOf:  {TypePipeline},
+		RelOutputOf: {TypePipeline},
+	},
+	TypePipeline: {RelOrg: {TypeOrg}, RelCreator: slices.Clone(principals)},
+	TypeBucket:   {RelOrg: {TypeOrg}},
+}
+
+// PublicPermissions are, per type, the permissions an API caller may name in a check or a
+// lookup: the questions the API answers. Every other permission is in InternalPermissions,
+// and relations are facts, not questions; the authorization layer refuses both in callers'
+// checks and lookups. schema_test proves every permission of gatehouse.zed is in exactly
+// one of the two.
+var PublicPermissions = map[string][]string{
+	TypePlatform: {PermSuperAdmin, PermManage},
+	TypeTeam:     {PermManage, PermRead},
+	TypeOrg:      {PermManage, PermRead, PermCreateRepo},
+	TypeRepo:     {PermRead, PermWrite, PermManageACL, PermDelete},
+	TypePipeline: {PermManage, PermRead},
+	TypeBucket:   {PermManage, PermRead},
+}
+
+// InternalPermissions are, per type, the building blocks of the public permissions: the
+// open gates (P1, P4), the effective repo roles the app reads for R2 (PermOwnerRole and
+// friends, through its own code), members-mode access (O2) and the pipeline paths (PL3).
+// The app may check them; API callers may not.
+var InternalPermissions = map[string][]string{
+	TypePlatform: {PermOpen, PermAdminAgents},
+	TypeTeam:     {PermAgent},
+	TypeOrg:      {PermOpen, PermMemberRepoAccess, PermAgent, PermAdminAgents, PermMemberRepoAgents, PermMemberAgents},
+	TypeRepo: {
+		PermOwnerRole, PermWriterRole, PermReaderRole,
+		PermOwnerAgents, PermWriterAgents, PermReaderAgents,
+	},
+}
+
+// IsPublicPermission reports whether an API caller may name permission on typ (an API type
+// name) in a check or a lookup.
+func IsPublicPermission(typ, permission string) bool {
+	return slices.Contains(PublicPermissions[typ], permission)
+}
 
 // Roles are the repo roles, lowest first (R1), and RoleNone removes a role (R2).
 var Roles = []string{RelReader, RelWriter, RelOwner}
@@ -88,27 +172,23 @@ var Roles = []string{RelReader, RelWriter, RelOwner}
 // RoleNone is the role name that removes a subject's role on a repo (R2).
 const RoleNone = "none"
 
-// Permissions lists, per API type, every permission and relation a check may name, as
-// declared in gatehouse.zed (schema_test proves the two agree).
-var Permissions = map[string][]string{
-	TypeUser:           {RelAgent},
-	TypeRobot:          {RelAgent},
-	TypeServiceAccount: {RelOrg, RelAgent},
-	TypePlatform:       {RelAdmin, RelUnlocked, PermSuperAdmin, PermOpen, PermManage, PermAdminAgents},
-	TypeTeam:           {RelOrg, RelMember, RelAgent, PermManage, PermRead},
-	TypeOrg: {
-		RelPlatform, RelAdmin, RelMember, RelReposOpenTo,
-		PermOpen, PermManage, PermRead, PermCreateRepo, PermMemberRepoAccess,
-		RelAgent, PermAdminAgents, PermMemberRepoAgents, PermMemberAgents,
-	},
-	TypeRepo: {
-		RelOrg, RelBucket, RelReader, RelWriter, RelOwner, RelInputOf, RelOutputOf,
-		PermOwnerRole, PermWriterRole, PermReaderRole,
-		PermOwnerAgents, PermWriterAgents, PermReaderAgents,
-		PermRead, PermWrite, PermManageACL, PermDelete,
-	},
-	TypePipeline: {RelOrg, RelCreator, PermManage, PermRead},
-	TypeBucket:   {RelOrg, PermManage, PermRead},
+// Permissions lists, per API type, every relation and permission of gatehouse.zed, public
+// and internal: every name SpiceDB can answer a check on. It is built from Relations,
+// PublicPermissions and InternalPermissions.
+var Permissions = allNames()
+
+func allNames() map[string][]string {
+	out := map[string][]string{}
+	for _, typ := range Types {
+		names := []string{}
+		for rel := range Relations[typ] {
+			names = append(names, rel)
+		}
+		slices.Sort(names)
+		names = append(names, PublicPermissions[typ]...)
+		out[typ] = append(names, InternalPermissions[typ]...)
+	}
+	return out
 }
 
 // HasPermission reports whether typ (an API type name) declares name as a permission or
@@ -135,16 +215,14 @@ func APIType(storedType string) string {
 	return storedType
 }
 
-// ResourceTypes returns the API type names of every definition, sorted.
+// ResourceTypes returns the API type names of every definition (Types), sorted.
 func ResourceTypes() []string {
-	out := make([]string, 0, len(Permissions))
-	for t := range Permissions {
-		out = append(out, t)
-	}
+	out := slices.Clone(Types)
 	slices.Sort(out)
 	return out
 }
 
 // SubjectHolders are the types with relations that name people, robots, service accounts,
-// teams or orgs as their subjects: where to look for every grant to one of them.
+// teams or orgs as their subjects: where to look for every grant to one of them
+// (schema_test derives it from Relations).
 var SubjectHolders = []string{TypePlatform, TypeOrg, TypeTeam, TypeRepo, TypePipeline}
