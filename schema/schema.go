@@ -1,7 +1,10 @@
 // Package schema owns Gatehouse's SpiceDB policy: the schema (gatehouse.zed, embedded as
 // Text), its validation files (testdata/*.yaml, run by go test and by CI), and the names of
 // resource types, relations and permissions the rest of the code uses, as constants, so a
-// typo is a compile error rather than a silent "denied".
+// typo is a compile error rather than a silent "denied". Types, Relations (with their
+// subject types), PublicPermissions and InternalPermissions are checked against the zed,
+// both ways, by names_test; TestSchemaMutants kills every one-step mutant of the zed with
+// testdata/*.yaml and testdata/refused.txt (the subject types each relation must refuse).
 //
 // Type names are the API's (ID6): TypeServiceAccount is "sa", which SpiceDB stores as
 // "serviceaccount" (StoredType maps one to the other).
@@ -81,6 +84,13 @@ const (
 	PermWriterAgents     = "writer_agents"
 	PermReaderAgents     = "reader_agents"
 	PermAgent            = "agent" // team, org: their members' pipelines (a relation on user, robot, sa)
+
+	// Building blocks of the gate-once shape (issue 8.10).
+	PermGate          = "gate"           // platform, org: everyone while open, platform admins always (P4)
+	PermRepoOwners    = "repo_owners"    // org: owners of every repo by org role, before the gate (R3)
+	PermRepoWriters   = "repo_writers"   // org: writers of every repo by org role, before the gate (O2, R3)
+	PermPipelineRead  = "pipeline_read"  // repo: the pipelines' side of read (PL3)
+	PermPipelineWrite = "pipeline_write" // repo: the pipelines' side of write (PL3)
 )
 
 // Types is the one list of types of gatehouse.zed, by their API names, in schema order.
@@ -151,13 +161,41 @@ var PublicPermissions = map[string][]string{
 // friends, through its own code), members-mode access (O2) and the pipeline paths (PL3).
 // The app may check them; API callers may not.
 var InternalPermissions = map[string][]string{
-	TypePlatform: {PermOpen, PermAdminAgents},
+	TypePlatform: {PermOpen, PermGate, PermAdminAgents},
 	TypeTeam:     {PermAgent},
-	TypeOrg:      {PermOpen, PermMemberRepoAccess, PermAgent, PermAdminAgents, PermMemberRepoAgents, PermMemberAgents},
+	TypeOrg: {
+		PermOpen, PermGate, PermMemberRepoAccess, PermRepoOwners, PermRepoWriters,
+		PermAgent, PermAdminAgents, PermMemberRepoAgents, PermMemberAgents,
+	},
 	TypeRepo: {
 		PermOwnerRole, PermWriterRole, PermReaderRole,
 		PermOwnerAgents, PermWriterAgents, PermReaderAgents,
+		PermPipelineRead, PermPipelineWrite,
 	},
+}
+
+// SubjectPermission returns the permission that answers a check or a lookup of permission
+// on resourceType for subjects of subjectType (API type names) with the fewest datastore
+// reads, and the same answer: on a repo, read and write are reader_role and writer_role
+// for every subject but a pipeline (their pipeline side holds only pipelines), and
+// pipeline_read and pipeline_write for a pipeline (no role can name a pipeline). Any
+// other permission is returned unchanged. schema_test proves the answers equal.
+func SubjectPermission(resourceType, permission, subjectType string) string {
+	if resourceType != TypeRepo {
+		return permission
+	}
+	pipeline := subjectType == TypePipeline
+	switch {
+	case permission == PermRead && pipeline:
+		return PermPipelineRead
+	case permission == PermRead:
+		return PermReaderRole
+	case permission == PermWrite && pipeline:
+		return PermPipelineWrite
+	case permission == PermWrite:
+		return PermWriterRole
+	}
+	return permission
 }
 
 // IsPublicPermission reports whether an API caller may name permission on typ (an API type
