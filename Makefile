@@ -19,6 +19,7 @@ run: build ## serve on 127.0.0.1:8080 with an embedded, in-memory (ephemeral) st
 	./$(BIN) serve
 
 test: test-deps ## every test: unit, schema validation, end-to-end (gets PostgreSQL first)
+	@out=$$($(GO) test -count=1 -run '^TestSchemaMutants$$' -v ./schema 2>&1); st=$$?; echo "$$out" | grep -E '^(MUTANTS|SURVIVED|FAIL|ok)'; exit $$st
 	$(GO) test -race $(TEST_FLAGS) $(PKGS)
 
 test-deps: ## install what the tests need (PostgreSQL), or say exactly what is missing

@@ -1,7 +1,10 @@
 // Package schema owns Gatehouse's SpiceDB policy: the schema (gatehouse.zed, embedded as
 // Text), its validation files (testdata/*.yaml, run by go test and by CI), and the names of
 // resource types, relations and permissions the rest of the code uses, as constants, so a
-// typo is a compile error rather than a silent "denied".
+// typo is a compile error rather than a silent "denied". Types, Relations (with their
+// subject types), PublicPermissions and InternalPermissions are checked against the zed,
+// both ways, by names_test; TestSchemaMutants kills every one-step mutant of the zed with
+// testdata/*.yaml and testdata/refused.txt (the subject types each relation must refuse).
 //
 // Type names are the API's (ID6): TypeServiceAccount is "sa", which SpiceDB stores as
 // "serviceaccount" (StoredType maps one to the other).
@@ -80,7 +83,126 @@ const (
 	PermOwnerAgents      = "owner_agents"
 	PermWriterAgents     = "writer_agents"
 	PermReaderAgents     = "reader_agents"
+	PermAgent            = "agent" // team, org: their members' pipelines (a relation on user, robot, sa)
+
+	// Building blocks of the gate-once shape (issue 8.10).
+	PermGate          = "gate"           // platform, org: everyone while open, platform admins always (P4)
+	PermRepoOwners    = "repo_owners"    // org: owners of every repo by org role, before the gate (R3)
+	PermRepoWriters   = "repo_writers"   // org: writers of every repo by org role, before the gate (O2, R3)
+	PermPipelineRead  = "pipeline_read"  // repo: the pipelines' side of read (PL3)
+	PermPipelineWrite = "pipeline_write" // repo: the pipelines' side of write (PL3)
 )
+
+// Types is the one list of types of gatehouse.zed, by their API names, in schema order.
+var Types = []string{
+	TypeUser, TypeRobot, TypeServiceAccount, TypePlatform, TypeTeam, TypeOrg, TypeRepo, TypePipeline, TypeBucket,
+}
+
+// Subject types as Relations spells them: a type ("user"), a subject set ("team#member"),
+// or a wildcard ("user:*").
+const (
+	SubjectTeamMembers = TypeTeam + "#" + RelMember // team:<org>/<team>#member
+	SubjectOrgMembers  = TypeOrg + "#" + RelMember  // org:<org>#member
+)
+
+// Wildcard spells the wildcard subject type of typ ("user:*").
+func Wildcard(typ string) string { return typ + ":*" }
+
+// principals are the subject types a grant names.
+var principals = []string{TypeUser, TypeRobot, TypeServiceAccount}
+
+// Relations lists, per type, every relation of gatehouse.zed and the subject types it
+// allows (schema_test proves the two agree, both ways). testdata/refused.txt lists what
+// each relation must refuse.
+var Relations = map[string]map[string][]string{
+	TypeUser:           {RelAgent: {TypePipeline}},
+	TypeRobot:          {RelAgent: {TypePipeline}},
+	TypeServiceAccount: {RelOrg: {TypeOrg}, RelAgent: {TypePipeline}},
+	TypePlatform: {
+		RelAdmin:    {TypeUser, TypeRobot},
+		RelUnlocked: {Wildcard(TypeUser), Wildcard(TypeRobot), Wildcard(TypeServiceAccount), Wildcard(TypePipeline)},
+	},
+	TypeTeam: {RelOrg: {TypeOrg}, RelMember: append(slices.Clone(principals), SubjectTeamMembers)},
+	TypeOrg: {
+		RelPlatform:    {TypePlatform},
+		RelAdmin:       append(slices.Clone(principals), SubjectTeamMembers),
+		RelMember:      append(slices.Clone(principals), SubjectTeamMembers),
+		RelReposOpenTo: {TypeOrg},
+	},
+	TypeRepo: {
+		RelOrg:      {TypeOrg},
+		RelBucket:   {TypeBucket},
+		RelReader:   append(slices.Clone(principals), SubjectTeamMembers, SubjectOrgMembers),
+		RelWriter:   append(slices.Clone(principals), SubjectTeamMembers, SubjectOrgMembers),
+		RelOwner:    append(slices.Clone(principals), SubjectTeamMembers, SubjectOrgMembers),
+		RelInputOf:  {TypePipeline},
+		RelOutputOf: {TypePipeline},
+	},
+	TypePipeline: {RelOrg: {TypeOrg}, RelCreator: slices.Clone(principals)},
+	TypeBucket:   {RelOrg: {TypeOrg}},
+}
+
+// PublicPermissions are, per type, the permissions an API caller may name in a check or a
+// lookup: the questions the API answers. Every other permission is in InternalPermissions,
+// and relations are facts, not questions; the authorization layer refuses both in callers'
+// checks and lookups. schema_test proves every permission of gatehouse.zed is in exactly
+// one of the two.
+var PublicPermissions = map[string][]string{
+	TypePlatform: {PermSuperAdmin, PermManage},
+	TypeTeam:     {PermManage, PermRead},
+	TypeOrg:      {PermManage, PermRead, PermCreateRepo},
+	TypeRepo:     {PermRead, PermWrite, PermManageACL, PermDelete},
+	TypePipeline: {PermManage, PermRead},
+	TypeBucket:   {PermManage, PermRead},
+}
+
+// InternalPermissions are, per type, the building blocks of the public permissions: the
+// open gates (P1, P4), the effective repo roles the app reads for R2 (PermOwnerRole and
+// friends, through its own code), members-mode access (O2) and the pipeline paths (PL3).
+// The app may check them; API callers may not.
+var InternalPermissions = map[string][]string{
+	TypePlatform: {PermOpen, PermGate, PermAdminAgents},
+	TypeTeam:     {PermAgent},
+	TypeOrg: {
+		PermOpen, PermGate, PermMemberRepoAccess, PermRepoOwners, PermRepoWriters,
+		PermAgent, PermAdminAgents, PermMemberRepoAgents, PermMemberAgents,
+	},
+	TypeRepo: {
+		PermOwnerRole, PermWriterRole, PermReaderRole,
+		PermOwnerAgents, PermWriterAgents, PermReaderAgents,
+		PermPipelineRead, PermPipelineWrite,
+	},
+}
+
+// SubjectPermission returns the permission that answers a check or a lookup of permission
+// on resourceType for subjects of subjectType (API type names) with the fewest datastore
+// reads, and the same answer: on a repo, read and write are reader_role and writer_role
+// for every subject but a pipeline (their pipeline side holds only pipelines), and
+// pipeline_read and pipeline_write for a pipeline (no role can name a pipeline). Any
+// other permission is returned unchanged. schema_test proves the answers equal.
+func SubjectPermission(resourceType, permission, subjectType string) string {
+	if resourceType != TypeRepo {
+		return permission
+	}
+	pipeline := subjectType == TypePipeline
+	switch {
+	case permission == PermRead && pipeline:
+		return PermPipelineRead
+	case permission == PermRead:
+		return PermReaderRole
+	case permission == PermWrite && pipeline:
+		return PermPipelineWrite
+	case permission == PermWrite:
+		return PermWriterRole
+	}
+	return permission
+}
+
+// IsPublicPermission reports whether an API caller may name permission on typ (an API type
+// name) in a check or a lookup.
+func IsPublicPermission(typ, permission string) bool {
+	return slices.Contains(PublicPermissions[typ], permission)
+}
 
 // Roles are the repo roles, lowest first (R1), and RoleNone removes a role (R2).
 var Roles = []string{RelReader, RelWriter, RelOwner}
@@ -88,27 +210,23 @@ var Roles = []string{RelReader, RelWriter, RelOwner}
 // RoleNone is the role name that removes a subject's role on a repo (R2).
 const RoleNone = "none"
 
-// Permissions lists, per API type, every permission and relation a check may name, as
-// declared in gatehouse.zed (schema_test proves the two agree).
-var Permissions = map[string][]string{
-	TypeUser:           {RelAgent},
-	TypeRobot:          {RelAgent},
-	TypeServiceAccount: {RelOrg, RelAgent},
-	TypePlatform:       {RelAdmin, RelUnlocked, PermSuperAdmin, PermOpen, PermManage, PermAdminAgents},
-	TypeTeam:           {RelOrg, RelMember, RelAgent, PermManage, PermRead},
-	TypeOrg: {
-		RelPlatform, RelAdmin, RelMember, RelReposOpenTo,
-		PermOpen, PermManage, PermRead, PermCreateRepo, PermMemberRepoAccess,
-		RelAgent, PermAdminAgents, PermMemberRepoAgents, PermMemberAgents,
-	},
-	TypeRepo: {
-		RelOrg, RelBucket, RelReader, RelWriter, RelOwner, RelInputOf, RelOutputOf,
-		PermOwnerRole, PermWriterRole, PermReaderRole,
-		PermOwnerAgents, PermWriterAgents, PermReaderAgents,
-		PermRead, PermWrite, PermManageACL, PermDelete,
-	},
-	TypePipeline: {RelOrg, RelCreator, PermManage, PermRead},
-	TypeBucket:   {RelOrg, PermManage, PermRead},
+// Permissions lists, per API type, every relation and permission of gatehouse.zed, public
+// and internal: every name SpiceDB can answer a check on. It is built from Relations,
+// PublicPermissions and InternalPermissions.
+var Permissions = allNames()
+
+func allNames() map[string][]string {
+	out := map[string][]string{}
+	for _, typ := range Types {
+		names := []string{}
+		for rel := range Relations[typ] {
+			names = append(names, rel)
+		}
+		slices.Sort(names)
+		names = append(names, PublicPermissions[typ]...)
+		out[typ] = append(names, InternalPermissions[typ]...)
+	}
+	return out
 }
 
 // HasPermission reports whether typ (an API type name) declares name as a permission or
@@ -135,16 +253,14 @@ func APIType(storedType string) string {
 	return storedType
 }
 
-// ResourceTypes returns the API type names of every definition, sorted.
+// ResourceTypes returns the API type names of every definition (Types), sorted.
 func ResourceTypes() []string {
-	out := make([]string, 0, len(Permissions))
-	for t := range Permissions {
-		out = append(out, t)
-	}
+	out := slices.Clone(Types)
 	slices.Sort(out)
 	return out
 }
 
 // SubjectHolders are the types with relations that name people, robots, service accounts,
-// teams or orgs as their subjects: where to look for every grant to one of them.
+// teams or orgs as their subjects: where to look for every grant to one of them
+// (schema_test derives it from Relations).
 var SubjectHolders = []string{TypePlatform, TypeOrg, TypeTeam, TypeRepo, TypePipeline}

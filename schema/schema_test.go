@@ -3,10 +3,6 @@ package schema_test
 import (
 	"os"
 	"path/filepath"
-	"regexp"
-	"slices"
-	"sort"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -47,47 +43,6 @@ func TestSchemaIsClean(t *testing.T) {
 	onDisk, err := os.ReadFile("gatehouse.zed")
 	require.NoError(t, err)
 	require.Equal(t, string(onDisk), schema.Text, "embedded schema")
-}
-
-var (
-	definitionRE = regexp.MustCompile(`^definition\s+([a-z_]+)\s*\{`)
-	memberRE     = regexp.MustCompile(`^(?:relation|permission)\s+([a-z_]+)\b`)
-)
-
-// declared parses gatehouse.zed with a simple line scanner: definition -> its relations
-// and permissions, keyed by API type name.
-func declared(t *testing.T) map[string][]string {
-	t.Helper()
-	out := map[string][]string{}
-	current := ""
-	for _, line := range strings.Split(schema.Text, "\n") {
-		line = strings.TrimSpace(line)
-		if m := definitionRE.FindStringSubmatch(line); m != nil {
-			current = schema.APIType(m[1])
-			out[current] = []string{}
-			continue
-		}
-		if m := memberRE.FindStringSubmatch(line); m != nil {
-			require.NotEmpty(t, current, "%q outside a definition", line)
-			out[current] = append(out[current], m[1])
-		}
-	}
-	return out
-}
-
-func TestPermissionsMatchSchema(t *testing.T) {
-	want := declared(t)
-	got := map[string][]string{}
-	for typ, names := range schema.Permissions {
-		got[typ] = slices.Clone(names)
-	}
-	for _, m := range []map[string][]string{want, got} {
-		for _, names := range m {
-			sort.Strings(names)
-		}
-	}
-	require.Equal(t, want, got, "schema.Permissions must list every relation and permission of gatehouse.zed")
-	require.Len(t, want, 9)
 }
 
 func TestConstantsAreDeclared(t *testing.T) {

@@ -228,20 +228,60 @@ func validateYAML(ctx context.Context, file string, contents []byte, dir string)
 		sortDiagnostics(rep.Errors)
 		return rep, nil
 	}
-	devCtx := yctx.DevContext
-	defer devCtx.Dispose()
+	defer yctx.DevContext.Dispose()
 
-	warnings, err := development.GetWarnings(ctx, devCtx)
+	warnings, err := development.GetWarnings(ctx, yctx.DevContext)
 	if err != nil {
 		return rep, fmt.Errorf("computing schema warnings: %w", err)
 	}
 	for _, w := range warnings {
 		rep.Warnings = append(rep.Warnings, fromDevWarning(schemaDiagFile, schemaLineOffset, w))
 	}
+	if err := runChecks(&rep, file, yctx); err != nil {
+		return rep, err
+	}
+	sortDiagnostics(rep.Warnings)
+	return rep, nil
+}
 
+// ValidateWithSchema runs the validation file contents (named file in diagnostics) against
+// schemaText in place of the file's own `schema` or `schemaFile`: it loads the relationships
+// and runs the assertions and expected relations. Lint warnings are not computed and nothing
+// is read from the file system. Mutation testing (schema/) runs the same files against
+// altered schemas with it. The error return is reserved for internal failures.
+func ValidateWithSchema(ctx context.Context, file string, contents []byte, schemaText string) (Report, error) {
+	var rep Report
+	vf, err := validationfile.DecodeValidationFile(contents)
+	if err != nil {
+		rep.Errors = append(rep.Errors, fromParseError(file, contents, err))
+		return rep, nil
+	}
+	vf.SchemaFile = ""
+	vf.Schema.Schema = schemaText
+	yctx, devErrs, err := development.NewDevContextForValidationFile(ctx, vf, development.WithDisableImports())
+	if err != nil {
+		rep.Errors = append(rep.Errors, Diagnostic{File: file, Message: err.Error()})
+		return rep, nil
+	}
+	if devErrs != nil {
+		for _, de := range devErrs.GetInputErrors() {
+			rep.Errors = append(rep.Errors, fromDevError(file, 0, de))
+		}
+		sortDiagnostics(rep.Errors)
+		return rep, nil
+	}
+	defer yctx.DevContext.Dispose()
+	err = runChecks(&rep, file, yctx)
+	return rep, err
+}
+
+// runChecks runs the assertions and the expected relations of a loaded validation file,
+// adding their failures to rep.Errors.
+func runChecks(rep *Report, file string, yctx *development.YAMLDevContext) error {
+	devCtx := yctx.DevContext
 	failures, err := development.RunAllAssertions(devCtx, &yctx.Assertions)
 	if err != nil {
-		return rep, fmt.Errorf("running assertions: %w", err)
+		return fmt.Errorf("running assertions: %w", err)
 	}
 	for _, de := range failures {
 		rep.Errors = append(rep.Errors, fromDevError(file, 0, de))
@@ -249,7 +289,7 @@ func validateYAML(ctx context.Context, file string, contents []byte, dir string)
 
 	_, failures, err = development.RunValidation(devCtx, &yctx.ExpectedRelations)
 	if err != nil {
-		return rep, fmt.Errorf("checking expected relations: %w", err)
+		return fmt.Errorf("checking expected relations: %w", err)
 	}
 	for _, de := range failures {
 		d := fromDevError(file, 0, de)
@@ -264,10 +304,8 @@ func validateYAML(ctx context.Context, file string, contents []byte, dir string)
 		}
 		rep.Errors = append(rep.Errors, d)
 	}
-
 	sortDiagnostics(rep.Errors)
-	sortDiagnostics(rep.Warnings)
-	return rep, nil
+	return nil
 }
 
 func fromDevError(file string, lineOffset int, de *devinterface.DeveloperError) Diagnostic {

@@ -275,3 +275,31 @@ func TestMissingFile(t *testing.T) {
 	_, err := validation.ValidateFile(filepath.Join(t.TempDir(), "nope.yaml"))
 	require.Error(t, err)
 }
+
+// TestValidateWithSchema: the file's own schema is replaced by the one given, so a schema
+// that no longer satisfies the assertions fails (mutation testing relies on it).
+func TestValidateWithSchema(t *testing.T) {
+	ctx := t.Context()
+	rep, err := validation.ValidateWithSchema(ctx, "good.yaml", []byte(good), docSchema)
+	require.NoError(t, err)
+	require.True(t, rep.OK(), "%v", rep.Errors)
+
+	// A mutant: write no longer requires writer; bob may write, and the assertFalse fails.
+	mutant := strings.Replace(docSchema, "permission write = writer", "permission write = writer + reader", 1)
+	rep, err = validation.ValidateWithSchema(ctx, "good.yaml", []byte(good), mutant)
+	require.NoError(t, err)
+	require.False(t, rep.OK())
+	require.Contains(t, rep.Errors[0].String(), "document:plan#write@user:bob")
+	require.Equal(t, "good.yaml", rep.Errors[0].File)
+
+	// An invalid schema is an error in the report, not a failure of the call.
+	rep, err = validation.ValidateWithSchema(ctx, "good.yaml", []byte(good), "definition user {")
+	require.NoError(t, err)
+	require.False(t, rep.OK())
+
+	// schemaFile is ignored: nothing is read from the file system.
+	withFile := strings.Replace(good, "schema: |-\n"+docSchema, "schemaFile: /nonexistent.zed\n", 1)
+	rep, err = validation.ValidateWithSchema(ctx, "file.yaml", []byte(withFile), docSchema)
+	require.NoError(t, err)
+	require.True(t, rep.OK(), "%v", rep.Errors)
+}
