@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/gatehouse-dev/gatehouse/guard"
 	"github.com/gatehouse-dev/gatehouse/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/relations"
@@ -216,7 +217,7 @@ func (s *server) writeRelationships(c *gin.Context) {
 		}
 		pres = append(pres, relations.Precondition{Filter: f, MustExist: must})
 	}
-	token, err := s.Engine.Write(c.Request.Context(), updates, pres)
+	token, err := s.Engine.Write(guard.NamingUpdates(c.Request.Context(), "updates"), updates, pres)
 	if err != nil {
 		if errors.Is(err, relations.ErrInvalid) {
 			if i := blame(err.Error(), updates); i >= 0 {
@@ -280,7 +281,7 @@ func (s *server) importRelationships(c *gin.Context) {
 		writeError(c, apperr.InvalidField(fmt.Sprintf("line %d", line+1), "unreadable: %s", err))
 		return
 	}
-	n, err := s.Engine.Import(c.Request.Context(), rels)
+	n, err := s.Engine.Import(guard.NamingUpdates(c.Request.Context(), "relationships"), rels)
 	if err != nil {
 		writeError(c, err)
 		return

@@ -56,7 +56,7 @@ func TestNewOnMemoryServesTheAPI(t *testing.T) {
 	require.NotEmpty(t, act.Token)
 	require.Equal(t, http.StatusConflict, do("POST", "/api/v1/activate", "", map[string]string{"initial_admin": "robot:other"}).Code)
 
-	rec = do("POST", "/api/v1/check", act.Token, map[string]string{"resource": "platform:root", "permission": "admin"})
+	rec = do("POST", "/api/v1/check", act.Token, map[string]string{"resource": "platform:root", "permission": "super_admin"})
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	require.Contains(t, rec.Body.String(), `"allowed":true`)
 	rec = do("GET", "/metrics", "", nil)

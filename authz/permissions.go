@@ -28,23 +28,23 @@ var checkable = map[string]map[string]string{
 }
 
 // internal lists, per type, the schema's relations and building-block permissions:
-// stored facts and intermediate steps (reader_role, *_agents, open, unlocked...) that
-// skip the gates the permissions above apply (admin-only mode, ACL-only orgs). They are
-// not permissions: a check or lookup naming one is refused with 400 (hole 8).
-var internal = map[string][]string{
-	schema.TypeUser:           {schema.RelAgent},
-	schema.TypeRobot:          {schema.RelAgent},
-	schema.TypeServiceAccount: {schema.RelOrg, schema.RelAgent},
-	schema.TypePlatform:       {schema.RelAdmin, schema.RelUnlocked, schema.PermOpen, schema.PermAdminAgents},
-	schema.TypeTeam:           {schema.RelOrg, schema.RelMember, schema.RelAgent},
-	schema.TypeOrg: {schema.RelPlatform, schema.RelAdmin, schema.RelMember, schema.RelReposOpenTo,
-		schema.PermOpen, schema.PermMemberRepoAccess, schema.RelAgent, schema.PermAdminAgents,
-		schema.PermMemberRepoAgents, schema.PermMemberAgents},
-	schema.TypeRepo: {schema.RelOrg, schema.RelBucket, schema.RelReader, schema.RelWriter, schema.RelOwner,
-		schema.RelInputOf, schema.RelOutputOf, schema.PermOwnerRole, schema.PermWriterRole, schema.PermReaderRole,
-		schema.PermOwnerAgents, schema.PermWriterAgents, schema.PermReaderAgents},
-	schema.TypePipeline: {schema.RelOrg, schema.RelCreator},
-	schema.TypeBucket:   {schema.RelOrg},
+// stored facts and intermediate steps (reader_role, *_agents, open, gate, unlocked...)
+// that skip the gates the permissions above apply (admin-only mode, ACL-only orgs). They
+// are not permissions: a check or lookup naming one is refused with 400 (hole 8). The
+// schema package classifies them, checked against gatehouse.zed both ways.
+var internal = internalNames()
+
+func internalNames() map[string][]string {
+	out := map[string][]string{}
+	for typ, rels := range schema.Relations {
+		for rel := range rels {
+			out[typ] = append(out[typ], rel)
+		}
+	}
+	for typ, perms := range schema.InternalPermissions {
+		out[typ] = append(out[typ], perms...)
+	}
+	return out
 }
 
 // Checkable returns the permissions a check may name on typ, sorted.

@@ -12,7 +12,21 @@ type (
 	deactivatingKey struct{}
 	deletingOrgKey  struct{}
 	agentLinksKey   struct{}
+	fieldsKey       struct{}
 )
+
+// NamingUpdates marks ctx as a write whose caller spelled its updates as a list named
+// field (the relationships route: "updates"), so refusals name the offending one
+// ("updates[2].relationship"). Without it refusals name no field: a dedicated route's
+// caller wrote no such list.
+func NamingUpdates(ctx context.Context, field string) context.Context {
+	return context.WithValue(ctx, fieldsKey{}, field)
+}
+
+func fieldsOf(ctx context.Context) string {
+	f, _ := ctx.Value(fieldsKey{}).(string)
+	return f
+}
 
 // Deactivating marks ctx as platform deactivation (P3), the one act that may delete
 // every platform and org admin: the last-admin rules (P2, O2) do not apply to writes

@@ -114,7 +114,7 @@ func (g *guarded) locked(ctx context.Context, names []string, fn func(ctx contex
 }
 
 // check runs the checks n asks for over updates and returns the preconditions that keep
-// them true in SpiceDB itself. field names the updates in errors ("updates").
+// them true in SpiceDB itself. field names the updates in errors ("updates"; "": none).
 func (g *guarded) check(ctx context.Context, n needs, updates []relations.Update, field string) ([]relations.Precondition, error) {
 	var pres []relations.Precondition
 	steps := []struct {
@@ -142,7 +142,7 @@ func (g *guarded) check(ctx context.Context, n needs, updates []relations.Update
 // Write checks updates against every invariant they touch, under those invariants'
 // locks, and applies them with the caller's preconditions and the guard's own.
 func (g *guarded) Write(ctx context.Context, updates []relations.Update, preconditions []relations.Precondition) (string, error) {
-	if err := refuseAgentLinks(ctx, updates, "updates"); err != nil {
+	if err := refuseAgentLinks(ctx, updates, fieldsOf(ctx)); err != nil {
 		return "", err
 	}
 	n := needsOf(ctx, updates)
@@ -152,7 +152,7 @@ func (g *guarded) Write(ctx context.Context, updates []relations.Update, precond
 		// unguarded process) changed what the check read: nothing was applied, so check
 		// again once, which answers with the invariant's own error or succeeds.
 		for attempt := 0; ; attempt++ {
-			pres, err := g.check(ctx, n, updates, "updates")
+			pres, err := g.check(ctx, n, updates, fieldsOf(ctx))
 			if err != nil {
 				return err
 			}
@@ -173,13 +173,13 @@ func (g *guarded) Import(ctx context.Context, rels []relations.Relationship) (in
 	for i, r := range rels {
 		updates[i] = relations.Update{Operation: relations.OpTouch, Relationship: r}
 	}
-	if err := refuseAgentLinks(ctx, updates, "relationships"); err != nil {
+	if err := refuseAgentLinks(ctx, updates, fieldsOf(ctx)); err != nil {
 		return 0, err
 	}
 	n := needsOf(ctx, updates)
 	var count int
 	err := g.locked(ctx, n.locks(), func(ctx context.Context) error {
-		if _, err := g.check(ctx, n, updates, "relationships"); err != nil {
+		if _, err := g.check(ctx, n, updates, fieldsOf(ctx)); err != nil {
 			return err
 		}
 		var err error
@@ -213,7 +213,7 @@ func (g *guarded) DeleteMatching(ctx context.Context, f relations.Filter) (strin
 			}
 			deletes = append(deletes, d...)
 		}
-		if _, err := g.check(ctx, n, deletes, "filter"); err != nil {
+		if _, err := g.check(ctx, n, deletes, ""); err != nil {
 			return err
 		}
 		var err error

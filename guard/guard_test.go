@@ -84,6 +84,9 @@ func TestP2LastPlatformAdmin(t *testing.T) {
 	// Hole 1: the admin deletes its own admin relationship through the write path.
 	_, err := f.g.Write(f.ctx, ups(t, relations.OpDelete, "platform:root#admin@robot:a"), nil)
 	ae := requireCode(t, err, apperr.Conflict, "last_admin")
+	require.Empty(t, ae.Field, "a dedicated route's caller wrote no list of updates")
+	_, err = f.g.Write(guard.NamingUpdates(f.ctx, "updates"), ups(t, relations.OpDelete, "platform:root#admin@robot:a"), nil)
+	ae = requireCode(t, err, apperr.Conflict, "last_admin")
 	require.Equal(t, "updates[0].relationship", ae.Field)
 	require.Contains(t, ae.Message, "robot:a")
 	// The same through a filter (robot deletion) and through DeleteSubject.
@@ -130,7 +133,7 @@ func TestO2LastOrgAdmin(t *testing.T) {
 	_, err := f.g.Write(f.ctx, ups(t, relations.OpDelete, "org:acme#admin@user:ann@example.com"), nil)
 	require.NoError(t, err)
 	// Demotion (touch member, delete admin) of the last one: refused.
-	_, err = f.g.Write(f.ctx, []relations.Update{
+	_, err = f.g.Write(guard.NamingUpdates(f.ctx, "updates"), []relations.Update{
 		{Operation: relations.OpTouch, Relationship: mustRel(t, "org:acme#member@team:acme/ops#member")},
 		{Operation: relations.OpDelete, Relationship: mustRel(t, "org:acme#admin@team:acme/ops#member")},
 	}, nil)
@@ -244,7 +247,7 @@ func TestR4OneBucketPerRepo(t *testing.T) {
 func TestPL4AgentLinks(t *testing.T) {
 	f := newFixture(t, true)
 	link := "user:ann@example.com#agent@pipeline:acme/p"
-	_, err := f.g.Write(f.ctx, ups(t, relations.OpTouch, link), nil)
+	_, err := f.g.Write(guard.NamingUpdates(f.ctx, "updates"), ups(t, relations.OpTouch, link), nil)
 	ae := requireCode(t, err, apperr.Forbidden, "agent_link")
 	require.Equal(t, "updates[0].relationship", ae.Field)
 	_, err = f.g.Write(f.ctx, ups(t, relations.OpCreate, "sa:etl@acme#agent@pipeline:acme/p"), nil)

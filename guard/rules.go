@@ -34,10 +34,11 @@ func isBucketLink(r relations.Relationship) bool {
 	return r.Resource.Type == schema.TypeRepo && r.Relation == schema.RelBucket
 }
 
-// fieldOf names update i in errors: "updates[2].relationship"; a filter is "filter".
+// fieldOf names update i in errors: "updates[2].relationship"; "" when the write was not
+// spelled by the caller as a list of updates (a dedicated route, a filter delete).
 func fieldOf(field string, i int) string {
-	if field == "filter" {
-		return field
+	if field == "" {
+		return ""
 	}
 	return fmt.Sprintf("%s[%d].relationship", field, i)
 }

@@ -58,6 +58,12 @@ func (e *spiceEngine) Check(ctx context.Context, req CheckRequest) (CheckResult,
 		Allowed:   resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION,
 		CheckedAt: resp.GetCheckedAt().GetToken(),
 	}
+	if req.Consistency != (Consistency{}) {
+		// Monotonic reads: a caller that asked for fresher data than this engine had seen
+		// (a token from another replica's write) has shown that revision exists; later
+		// checks naming no consistency must not answer from before it.
+		e.seen.noteToken(resp.GetCheckedAt())
+	}
 	if cacheable && resp.GetPermissionship() != v1.CheckPermissionResponse_PERMISSIONSHIP_CONDITIONAL_PERMISSION {
 		e.cache.put(key, st, e.seen.load(), r, st.cacheTTL(e.seen.local))
 	}

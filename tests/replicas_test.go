@@ -40,6 +40,7 @@ func TestReplicasRevokeWithinOneSecond(t *testing.T) {
 	var act struct{ Token string }
 	a.json(t, "POST", "/api/v1/activate", "", map[string]string{"initial_admin": "robot:admin"}, 201, &act)
 	admin := act.Token
+	a.admin, b.admin = admin, admin
 	a.json(t, "POST", "/api/v1/orgs", admin, map[string]string{"name": "acme"}, 201, nil)
 
 	unauthorized := func(e *env, token string) func() bool {
@@ -69,7 +70,8 @@ func TestReplicasRevokeWithinOneSecond(t *testing.T) {
 	// service would, and has answered the same check (and may cache it) before the delete.
 	rel := "repo:acme/raw#reader@user:carol@example.com"
 	written := a.write(t, touch("repo:acme/raw#org@org:acme", rel))
-	require.True(t, b.check(t, admin, "repo:acme/raw", "read", "user:carol@example.com", written))
+	require.True(t, a.check(t, admin, "repo:acme/raw", "read", "user:carol@example.com", written), "allowed on A")
+	require.True(t, b.check(t, admin, "repo:acme/raw", "read", "user:carol@example.com", written), "allowed on B")
 	require.True(t, b.check(t, admin, "repo:acme/raw", "read", "user:carol@example.com", ""))
 	a.write(t, remove(rel))
 	took := within(t, "deleted relationship", func() bool {
