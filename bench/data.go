@@ -33,7 +33,8 @@ func pipelineID(o, p int) string { return fmt.Sprintf("org%d/pl%d", o, p) }
 func openOrg(o int) bool         { return o%2 == 0 }
 func teamOf(u int) int           { return u / membersPerTeam }
 
-var repoRoles = []string{schema.RelReader, schema.RelWriter, schema.RelOwner}
+// repoRoles are the repo roles, lowest first (R1).
+var repoRoles = schema.Roles
 
 func obj(t, id string) relations.Object { return relations.Object{Type: t, ID: id} }
 func subj(t, id, rel string) relations.Subject {
