@@ -83,7 +83,7 @@ func (a *Authorizer) IsPlatformAdmin(ctx context.Context, p tokens.Principal) (b
 // PlatformAdmin reports whether p acts as a platform admin: its owner is one and its
 // grants allow platform administration.
 func (a *Authorizer) PlatformAdmin(ctx context.Context, p tokens.Principal) (bool, error) {
-	if !p.Allows(FuncAdmin, schema.TypePlatform, "") {
+	if !p.Allows(tokens.FuncAdmin, schema.TypePlatform, "") {
 		return false, nil
 	}
 	return a.IsPlatformAdmin(ctx, p)
@@ -91,7 +91,7 @@ func (a *Authorizer) PlatformAdmin(ctx context.Context, p tokens.Principal) (boo
 
 // requirePlatformAdmin is PlatformAdmin as a decision.
 func (a *Authorizer) requirePlatformAdmin(ctx context.Context, p tokens.Principal) error {
-	if !p.Allows(FuncAdmin, schema.TypePlatform, "") {
+	if !p.Allows(tokens.FuncAdmin, schema.TypePlatform, "") {
 		return apperr.Forbid("this token's grants do not allow platform administration (function admin on platform); use an unscoped token or one granted it")
 	}
 	ok, err := a.IsPlatformAdmin(ctx, p)
@@ -107,7 +107,7 @@ func (a *Authorizer) requirePlatformAdmin(ctx context.Context, p tokens.Principa
 // Visible reports whether p's grants let it see an org at all (read on org): lists of
 // orgs show only those.
 func Visible(p tokens.Principal, org string) bool {
-	return p.Allows(FuncRead, schema.TypeOrg, org)
+	return p.Allows(tokens.FuncRead, schema.TypeOrg, org)
 }
 
 // AdminOnly decides a request while the platform is in admin-only mode (P4): only
@@ -132,7 +132,7 @@ func EndSession(p tokens.Principal, sessionID, sessionSubject string) error {
 	if sessionSubject == "" || sessionSubject != p.Subject {
 		return apperr.New(apperr.NotFound, "not_found", "no session %q", sessionID)
 	}
-	if !p.Allows(FuncManage, ResToken, "") {
+	if !p.Allows(tokens.FuncManage, tokens.ResToken, "") {
 		return apperr.Forbid("this token's grants do not allow manage on token, which ending a session needs")
 	}
 	return nil

@@ -90,7 +90,7 @@ func coveredBy(p tokens.Principal, grants []tokens.Grant, admin bool) error {
 		if err := g.Validate(); err != nil {
 			return apperr.InvalidField(field, "%s", err)
 		}
-		if slices.Contains(g.Functions, FuncCheck) && !admin {
+		if slices.Contains(g.Functions, tokens.FuncCheck) && !admin {
 			return apperr.Forbid("only platform admins mint tokens with the check function")
 		}
 		if !p.Scoped() {
@@ -151,11 +151,11 @@ func (a *Authorizer) lifetime(parent tokens.Principal, requested time.Duration, 
 func kindOf(owner relations.Subject, grants []tokens.Grant) string {
 	switch {
 	case grants != nil:
-		return "scoped"
+		return tokens.KindScoped
 	case owner.Type == schema.TypeRobot:
-		return "robot"
+		return tokens.KindRobot
 	}
-	return "user"
+	return tokens.KindUser
 }
 
 // RevokeOwner decides whether p may revoke tokens and whose: "" (any owner) for a

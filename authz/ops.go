@@ -53,24 +53,6 @@ const (
 	OpSchemaRead Op = "schema.read"
 )
 
-// Grant functions (tokens.Functions).
-const (
-	FuncRead   = "read"
-	FuncWrite  = "write"
-	FuncDelete = "delete"
-	FuncManage = "manage"
-	FuncCheck  = "check"
-	FuncAdmin  = "admin"
-)
-
-// Token grant resource types that are not schema types.
-const (
-	ResToken        = "token"
-	ResRelationship = "relationship"
-	ResAudit        = "audit"
-	ResSchema       = "schema"
-)
-
 // need is the relationship an operation needs of the token's owner.
 type need int
 
@@ -92,22 +74,22 @@ type rule struct {
 // rules decides every operation. An Op missing here is denied.
 var rules = map[Op]rule{
 	OpSelf:              {need: needNothing},
-	OpPlatformAdmin:     {function: FuncAdmin, resource: schema.TypePlatform, need: needPlatformAdmin},
-	OpOrgCreate:         {function: FuncAdmin, resource: schema.TypePlatform, need: needPlatformAdmin},
+	OpPlatformAdmin:     {function: tokens.FuncAdmin, resource: schema.TypePlatform, need: needPlatformAdmin},
+	OpOrgCreate:         {function: tokens.FuncAdmin, resource: schema.TypePlatform, need: needPlatformAdmin},
 	OpOrgList:           {need: needNothing},
-	OpOrgRead:           {function: FuncRead, resource: schema.TypeOrg, need: needOrgRead},
-	OpOrgManage:         {function: FuncManage, resource: schema.TypeOrg, need: needOrgManage},
-	OpTeamRead:          {function: FuncRead, resource: schema.TypeTeam, need: needOrgRead},
-	OpTeamManage:        {function: FuncManage, resource: schema.TypeTeam, need: needOrgManage},
-	OpAPIKeyManage:      {function: FuncManage, resource: schema.TypeOrg, need: needOrgManage},
-	OpAuditRead:         {function: FuncRead, resource: ResAudit, need: needAuditScope},
-	OpTokenMint:         {function: FuncManage, resource: ResToken, need: needNothing},
-	OpTokenList:         {function: FuncManage, resource: ResToken, need: needNothing},
-	OpTokenRevoke:       {function: FuncManage, resource: ResToken, need: needNothing},
+	OpOrgRead:           {function: tokens.FuncRead, resource: schema.TypeOrg, need: needOrgRead},
+	OpOrgManage:         {function: tokens.FuncManage, resource: schema.TypeOrg, need: needOrgManage},
+	OpTeamRead:          {function: tokens.FuncRead, resource: schema.TypeTeam, need: needOrgRead},
+	OpTeamManage:        {function: tokens.FuncManage, resource: schema.TypeTeam, need: needOrgManage},
+	OpAPIKeyManage:      {function: tokens.FuncManage, resource: schema.TypeOrg, need: needOrgManage},
+	OpAuditRead:         {function: tokens.FuncRead, resource: tokens.ResAudit, need: needAuditScope},
+	OpTokenMint:         {function: tokens.FuncManage, resource: tokens.ResToken, need: needNothing},
+	OpTokenList:         {function: tokens.FuncManage, resource: tokens.ResToken, need: needNothing},
+	OpTokenRevoke:       {function: tokens.FuncManage, resource: tokens.ResToken, need: needNothing},
 	OpCheck:             {need: needNothing},
-	OpRelationshipRead:  {function: FuncRead, resource: ResRelationship, need: needPlatformAdmin},
-	OpRelationshipWrite: {function: FuncWrite, resource: ResRelationship, need: needPlatformAdmin},
-	OpSchemaRead:        {function: FuncRead, resource: ResSchema, need: needNothing},
+	OpRelationshipRead:  {function: tokens.FuncRead, resource: tokens.ResRelationship, need: needPlatformAdmin},
+	OpRelationshipWrite: {function: tokens.FuncWrite, resource: tokens.ResRelationship, need: needPlatformAdmin},
+	OpSchemaRead:        {function: tokens.FuncRead, resource: tokens.ResSchema, need: needNothing},
 }
 
 // Ops lists every operation a route may name, OpPublic included.

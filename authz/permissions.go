@@ -2,6 +2,7 @@ package authz
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sort"
 
@@ -17,35 +18,29 @@ import (
 // declares is here or in internal, so a new permission without a decided function fails
 // CI, and at run time a name in neither is refused.
 var checkable = map[string]map[string]string{
-	schema.TypePlatform: {schema.PermSuperAdmin: FuncAdmin, schema.PermManage: FuncAdmin},
-	schema.TypeOrg: {schema.PermRead: FuncRead, schema.PermManage: FuncManage,
-		schema.PermCreateRepo: FuncWrite},
-	schema.TypeTeam: {schema.PermRead: FuncRead, schema.PermManage: FuncManage},
-	schema.TypeRepo: {schema.PermRead: FuncRead, schema.PermWrite: FuncWrite,
-		schema.PermDelete: FuncDelete, schema.PermManageACL: FuncManage},
-	schema.TypePipeline: {schema.PermRead: FuncRead, schema.PermManage: FuncManage},
-	schema.TypeBucket:   {schema.PermRead: FuncRead, schema.PermManage: FuncManage},
+	schema.TypePlatform: {schema.PermSuperAdmin: tokens.FuncAdmin, schema.PermManage: tokens.FuncAdmin},
+	schema.TypeOrg: {schema.PermRead: tokens.FuncRead, schema.PermManage: tokens.FuncManage,
+		schema.PermCreateRepo: tokens.FuncWrite},
+	schema.TypeTeam: {schema.PermRead: tokens.FuncRead, schema.PermManage: tokens.FuncManage},
+	schema.TypeRepo: {schema.PermRead: tokens.FuncRead, schema.PermWrite: tokens.FuncWrite,
+		schema.PermDelete: tokens.FuncDelete, schema.PermManageACL: tokens.FuncManage},
+	schema.TypePipeline: {schema.PermRead: tokens.FuncRead, schema.PermManage: tokens.FuncManage},
+	schema.TypeBucket:   {schema.PermRead: tokens.FuncRead, schema.PermManage: tokens.FuncManage},
 }
 
-// internal lists, per type, the schema's relations and building-block permissions:
-// stored facts and intermediate steps (reader_role, *_agents, open, gate, unlocked...)
-// that skip the gates the permissions above apply (admin-only mode, ACL-only orgs). They
-// are not permissions: a check or lookup naming one is refused with 400 (hole 8). The
-// schema package classifies them, checked against gatehouse.zed both ways.
-var internal = internalNames()
-
-func internalNames() map[string][]string {
+// internal lists, per type, the schema's relations and building-block permissions
+// (schema.Relations and schema.InternalPermissions): stored facts and intermediate steps
+// (reader_role, *_agents, open, gate, unlocked...) that skip the gates the permissions
+// above apply (admin-only mode, ACL-only orgs). They are not permissions: a check or
+// lookup naming one is refused with 400 (hole 8).
+var internal = func() map[string][]string {
 	out := map[string][]string{}
-	for typ, rels := range schema.Relations {
-		for rel := range rels {
-			out[typ] = append(out[typ], rel)
-		}
-	}
-	for typ, perms := range schema.InternalPermissions {
-		out[typ] = append(out[typ], perms...)
+	for _, typ := range schema.Types {
+		names := slices.Sorted(maps.Keys(schema.Relations[typ]))
+		out[typ] = append(names, schema.InternalPermissions[typ]...)
 	}
 	return out
-}
+}()
 
 // Checkable returns the permissions a check may name on typ, sorted.
 func Checkable(typ string) []string {
@@ -118,7 +113,7 @@ func CheckGrant(p tokens.Principal, self bool, res relations.Object, permission 
 // (every function) for themselves, but only platform admins mint check (T3).
 func grantsCheck(p tokens.Principal, typ, org string) bool {
 	for _, g := range p.Grants {
-		if slices.Contains(g.Functions, FuncCheck) && g.Allows(FuncCheck, typ, org) {
+		if slices.Contains(g.Functions, tokens.FuncCheck) && g.Allows(tokens.FuncCheck, typ, org) {
 			return true
 		}
 	}

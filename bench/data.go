@@ -8,6 +8,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/schema"
 )
 
 // The data set: numOrgs orgs (even ones in "members" repo-access mode, odd ones ACL-only)
@@ -32,7 +33,8 @@ func pipelineID(o, p int) string { return fmt.Sprintf("org%d/pl%d", o, p) }
 func openOrg(o int) bool         { return o%2 == 0 }
 func teamOf(u int) int           { return u / membersPerTeam }
 
-var repoRoles = []string{"reader", "writer", "owner"}
+// repoRoles are the repo roles, lowest first (R1).
+var repoRoles = schema.Roles
 
 func obj(t, id string) relations.Object { return relations.Object{Type: t, ID: id} }
 func subj(t, id, rel string) relations.Subject {
@@ -64,14 +66,14 @@ func dataset(n, repos int, seed uint64) ([]relations.Relationship, *model) {
 	seen := map[string]bool{}
 	for len(out) < n {
 		o, r, role := rng.IntN(numOrgs), rng.IntN(m.reposPerOrg), rng.IntN(3)
-		repo := obj("repo", repoID(o, r))
-		grants, sub, who := m.direct, subj("user", userID(o, 0), ""), 0
+		repo := obj(schema.TypeRepo, repoID(o, r))
+		grants, sub, who := m.direct, subj(schema.TypeUser, userID(o, 0), ""), 0
 		if rng.IntN(10) < 8 {
 			who = rng.IntN(usersPerOrg)
-			sub = subj("user", userID(o, who), "")
+			sub = subj(schema.TypeUser, userID(o, who), "")
 		} else {
 			grants, who = m.team, rng.IntN(teamsPerOrg)
-			sub = subj("team", teamID(o, who), "member")
+			sub = subj(schema.TypeTeam, teamID(o, who), schema.RelMember)
 		}
 		r1 := rel(repo, repoRoles[role], sub)
 		if k := r1.String(); seen[k] {
@@ -97,31 +99,31 @@ func dataset(n, repos int, seed uint64) ([]relations.Relationship, *model) {
 func skeleton(m *model, rng *rand.Rand) []relations.Relationship {
 	var out []relations.Relationship
 	for o := range numOrgs {
-		org := obj("org", orgName(o))
-		out = append(out, rel(org, "platform", subj("platform", "root", "")))
+		org := obj(schema.TypeOrg, orgName(o))
+		out = append(out, rel(org, schema.RelPlatform, subj(schema.TypePlatform, schema.PlatformID, "")))
 		if openOrg(o) {
-			out = append(out, rel(org, "repos_open_to", subj("org", orgName(o), "")))
+			out = append(out, rel(org, schema.RelReposOpenTo, subj(schema.TypeOrg, orgName(o), "")))
 		} else {
-			out = append(out, rel(org, "admin", subj("robot", "bench-admin", "")))
+			out = append(out, rel(org, schema.RelAdmin, subj(schema.TypeRobot, "bench-admin", "")))
 		}
 		for u := range usersPerOrg {
-			out = append(out, rel(org, "member", subj("user", userID(o, u), "")))
+			out = append(out, rel(org, schema.RelMember, subj(schema.TypeUser, userID(o, u), "")))
 		}
 		for t := range teamsPerOrg {
-			team := obj("team", teamID(o, t))
-			out = append(out, rel(team, "org", subj("org", orgName(o), "")))
+			team := obj(schema.TypeTeam, teamID(o, t))
+			out = append(out, rel(team, schema.RelOrg, subj(schema.TypeOrg, orgName(o), "")))
 			for u := t * membersPerTeam; u < (t+1)*membersPerTeam; u++ {
-				out = append(out, rel(team, "member", subj("user", userID(o, u), "")))
+				out = append(out, rel(team, schema.RelMember, subj(schema.TypeUser, userID(o, u), "")))
 			}
 		}
 		for r := range m.reposPerOrg {
-			out = append(out, rel(obj("repo", repoID(o, r)), "org", subj("org", orgName(o), "")))
+			out = append(out, rel(obj(schema.TypeRepo, repoID(o, r)), schema.RelOrg, subj(schema.TypeOrg, orgName(o), "")))
 		}
 		for p := range pipelinesPerOrg {
 			pl := pipeline{o: o, r: rng.IntN(m.reposPerOrg), u: rng.IntN(usersPerOrg)}
 			m.pipelines[[2]int{o, p}] = pl
-			out = append(out, rel(obj("user", userID(o, pl.u)), "agent", subj("pipeline", pipelineID(o, p), "")))
-			out = append(out, rel(obj("repo", repoID(o, pl.r)), "input_of", subj("pipeline", pipelineID(o, p), "")))
+			out = append(out, rel(obj(schema.TypeUser, userID(o, pl.u)), schema.RelAgent, subj(schema.TypePipeline, pipelineID(o, p), "")))
+			out = append(out, rel(obj(schema.TypeRepo, repoID(o, pl.r)), schema.RelInputOf, subj(schema.TypePipeline, pipelineID(o, p), "")))
 		}
 	}
 	return out
@@ -135,7 +137,7 @@ type check struct {
 	allowed bool                       // expected answer, from the model
 }
 
-var checkPerms = []string{"read", "read", "write", "delete", "manage_acl"}
+var checkPerms = []string{schema.PermRead, schema.PermRead, schema.PermWrite, schema.PermDelete, schema.PermManageACL}
 
 // expect answers a user's check on repo (o,r) for user (uo,u) from the model.
 func (m *model) expect(o, r, uo, u int, perm string) bool {
@@ -151,13 +153,13 @@ func (m *model) expect(o, r, uo, u int, perm string) bool {
 	}
 	open := openOrg(o)
 	switch perm {
-	case "read":
+	case schema.PermRead:
 		return role >= 0 || open
-	case "write":
+	case schema.PermWrite:
 		return role >= 1 || open
-	case "delete":
+	case schema.PermDelete:
 		return role >= 2 || open
-	case "manage_acl":
+	case schema.PermManageACL:
 		return role >= 2
 	}
 	return false
@@ -180,7 +182,7 @@ func distinctChecks(n int, rng *rand.Rand, m *model, used map[string]bool) []che
 			continue
 		}
 		used[k] = true
-		out = append(out, newCheck(obj("repo", repoID(o, r)), perm, subj("user", userID(uo, u), ""), m.expect(o, r, uo, u, perm)))
+		out = append(out, newCheck(obj(schema.TypeRepo, repoID(o, r)), perm, subj(schema.TypeUser, userID(uo, u), ""), m.expect(o, r, uo, u, perm)))
 	}
 	return out
 }
@@ -190,10 +192,10 @@ func distinctChecks(n int, rng *rand.Rand, m *model, used map[string]bool) []che
 func pipelineChecks(m *model) []check {
 	var out []check
 	for k, pl := range m.pipelines {
-		p := subj("pipeline", pipelineID(k[0], k[1]), "")
-		out = append(out, newCheck(obj("repo", repoID(pl.o, pl.r)), "read", p, m.expect(pl.o, pl.r, pl.o, pl.u, "read")))
+		p := subj(schema.TypePipeline, pipelineID(k[0], k[1]), "")
+		out = append(out, newCheck(obj(schema.TypeRepo, repoID(pl.o, pl.r)), schema.PermRead, p, m.expect(pl.o, pl.r, pl.o, pl.u, schema.PermRead)))
 		other := (pl.r + 1) % m.reposPerOrg
-		out = append(out, newCheck(obj("repo", repoID(pl.o, other)), "read", p, false))
+		out = append(out, newCheck(obj(schema.TypeRepo, repoID(pl.o, other)), schema.PermRead, p, false))
 	}
 	return out
 }

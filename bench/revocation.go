@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/schema"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -104,7 +105,7 @@ func pctMs(d []time.Duration, p float64) float64 {
 // revokeToken mints a token on A, uses it on B, revokes it on A, and returns how long B
 // kept accepting it.
 func revokeToken(ctx context.Context, a, b *target, client *http.Client) (time.Duration, error) {
-	m, err := a.app.Tokens().Mint(ctx, tokens.MintRequest{Subject: "robot:bench-admin", Kind: "robot", TTL: time.Hour})
+	m, err := a.app.Tokens().Mint(ctx, tokens.MintRequest{Subject: "robot:bench-admin", Kind: tokens.KindRobot, TTL: time.Hour})
 	if err != nil {
 		return 0, err
 	}
@@ -152,14 +153,16 @@ func pollUntil(ctx context.Context, done func() (bool, error)) (time.Duration, e
 }
 
 // The revocation org is ACL-only: a user reads a repo only through a reader grant.
-func revRepo(i int) relations.Object        { return obj("repo", fmt.Sprintf("rv/repo%d", i)) }
-func revUser(i int) relations.Subject       { return subj("user", fmt.Sprintf("u%d@rv.example.com", i), "") }
-func revGrant(i int) relations.Relationship { return rel(revRepo(i), "reader", revUser(i)) }
+func revRepo(i int) relations.Object { return obj(schema.TypeRepo, fmt.Sprintf("rv/repo%d", i)) }
+func revUser(i int) relations.Subject {
+	return subj(schema.TypeUser, fmt.Sprintf("u%d@rv.example.com", i), "")
+}
+func revGrant(i int) relations.Relationship { return rel(revRepo(i), schema.RelReader, revUser(i)) }
 
 func setupRevocationOrg(ctx context.Context, a *target, n int) error {
-	ups := []relations.Update{{Operation: relations.OpTouch, Relationship: rel(obj("org", "rv"), "platform", subj("platform", "root", ""))}}
+	ups := []relations.Update{{Operation: relations.OpTouch, Relationship: rel(obj(schema.TypeOrg, "rv"), schema.RelPlatform, subj(schema.TypePlatform, schema.PlatformID, ""))}}
 	for i := range n {
-		ups = append(ups, relations.Update{Operation: relations.OpTouch, Relationship: rel(revRepo(i), "org", subj("org", "rv", ""))})
+		ups = append(ups, relations.Update{Operation: relations.OpTouch, Relationship: rel(revRepo(i), schema.RelOrg, subj(schema.TypeOrg, "rv", ""))})
 	}
 	_, err := a.app.Engine().Write(ctx, ups, nil)
 	return err
@@ -172,7 +175,7 @@ func deleteGrant(ctx context.Context, a, b *target, client *http.Client, i int) 
 	if _, err := a.app.Engine().Write(ctx, []relations.Update{{Operation: relations.OpTouch, Relationship: g}}, nil); err != nil {
 		return 0, err
 	}
-	body, _ := json.Marshal(map[string]string{"resource": "repo:" + g.Resource.ID, "permission": "read", "subject": "user:" + g.Subject.ID})
+	body, _ := json.Marshal(map[string]string{"resource": schema.TypeRepo + ":" + g.Resource.ID, "permission": schema.PermRead, "subject": schema.TypeUser + ":" + g.Subject.ID})
 	allowed := func() (bool, error) { return checkOn(ctx, client, b, body) }
 	if _, err := pollUntil(ctx, allowed); err != nil {
 		return 0, fmt.Errorf("grant never seen on B: %w", err)

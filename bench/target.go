@@ -19,6 +19,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/app"
 	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/schema"
 	"github.com/gatehouse-dev/gatehouse/tests/harness"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
@@ -97,7 +98,7 @@ func (t *target) activate(ctx context.Context) error {
 		return fmt.Errorf("create robot: %w", err)
 	}
 	minted, err := t.app.Tokens().Mint(ctx, tokens.MintRequest{
-		Subject: "robot:bench-checker", Kind: "robot", TTL: 24 * time.Hour,
+		Subject: "robot:bench-checker", Kind: tokens.KindRobot, TTL: 24 * time.Hour,
 		Grants: []tokens.Grant{{Functions: []string{"check"}, Resources: []string{"*"}, Orgs: []string{"*"}}},
 	})
 	if err != nil {
@@ -133,7 +134,7 @@ func (t *target) load(ctx context.Context, rels []relations.Relationship, batch 
 		}
 	}
 	took := time.Since(start)
-	marker := rel(obj("repo", "marker/loaded"), "org", subj("org", "marker", ""))
+	marker := rel(obj(schema.TypeRepo, "marker/loaded"), schema.RelOrg, subj(schema.TypeOrg, "marker", ""))
 	tok, err := t.app.Engine().Write(ctx, []relations.Update{{Operation: relations.OpTouch, Relationship: marker}}, nil)
 	return tok, took, err
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/schema"
 )
 
 var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?$`)
@@ -43,23 +44,23 @@ func qualified(id string) error {
 // checkID validates the id of an object of the given API type and returns it normalized.
 func checkID(typ, id string) (string, error) {
 	switch typ {
-	case "user":
+	case schema.TypeUser:
 		return NormalizeEmail(id)
-	case "robot", "org":
+	case schema.TypeRobot, schema.TypeOrg:
 		if !ValidName(id) {
 			return "", fmt.Errorf("%q is not a valid %s name (lowercase letters, digits, '-', '_', at most 63)", id, typ)
 		}
-	case "sa":
+	case schema.TypeServiceAccount:
 		name, org, ok := strings.Cut(id, "@")
 		if !ok || !ValidName(name) || !ValidName(org) {
 			return "", fmt.Errorf("%q must be <name>@<org>", id)
 		}
-	case "repo", "team", "pipeline", "bucket":
+	case schema.TypeRepo, schema.TypeTeam, schema.TypePipeline, schema.TypeBucket:
 		if err := qualified(id); err != nil {
 			return "", err
 		}
-	case "platform":
-		if id != "root" {
+	case schema.TypePlatform:
+		if id != schema.PlatformID {
 			return "", fmt.Errorf("the platform object is platform:root")
 		}
 	default:
@@ -69,7 +70,9 @@ func checkID(typ, id string) (string, error) {
 }
 
 // SubjectTypes are the types that can be a subject.
-var SubjectTypes = []string{"user", "robot", "sa", "pipeline", "team", "org"}
+var SubjectTypes = []string{
+	schema.TypeUser, schema.TypeRobot, schema.TypeServiceAccount, schema.TypePipeline, schema.TypeTeam, schema.TypeOrg,
+}
 
 // ParseSubject parses and normalizes a typed subject such as "user:Alice@Example.com" or
 // "team:acme/analysts#member". Errors name field and say why.
@@ -103,12 +106,12 @@ func ParseObject(field, s string) (relations.Object, error) {
 // OrgOf returns the org an object belongs to, "" for platform-level objects.
 func OrgOf(o relations.Object) string {
 	switch o.Type {
-	case "org":
+	case schema.TypeOrg:
 		return o.ID
-	case "repo", "team", "pipeline", "bucket":
+	case schema.TypeRepo, schema.TypeTeam, schema.TypePipeline, schema.TypeBucket:
 		org, _, _ := strings.Cut(o.ID, "/")
 		return org
-	case "sa":
+	case schema.TypeServiceAccount:
 		_, org, _ := strings.Cut(o.ID, "@")
 		return org
 	}

@@ -29,6 +29,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
+	"github.com/gatehouse-dev/gatehouse/schema"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
@@ -359,7 +360,7 @@ func (s *Service) login(ctx context.Context, is *issuerState, who person) (Resul
 			return Result{}, err
 		}
 	}
-	subject := "user:" + who.email
+	subject := schema.TypeUser + ":" + who.email
 	now := s.cfg.Now().UTC().Truncate(time.Second)
 	sid := newSessionID()
 	refresh := newRefreshToken(sid)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/gatehouse-dev/gatehouse/schema"
 )
 
 // Wildcard is the subject ID that stands for every object of a type ("user:*"). It is
@@ -15,19 +17,15 @@ const Wildcard = "*"
 // maxStoredIDLen is SpiceDB's limit on object IDs.
 const maxStoredIDLen = 1024
 
-// apiToStoredType maps API type names to SpiceDB definition names. Types not listed are
-// unknown to Gatehouse.
-var apiToStoredType = map[string]string{
-	"user":     "user",
-	"robot":    "robot",
-	"sa":       "serviceaccount",
-	"pipeline": "pipeline",
-	"team":     "team",
-	"org":      "org",
-	"repo":     "repo",
-	"bucket":   "bucket",
-	"platform": "platform",
-}
+// apiToStoredType maps API type names (schema.Types) to SpiceDB definition names. Types
+// not listed are unknown to Gatehouse.
+var apiToStoredType = func() map[string]string {
+	m := make(map[string]string, len(schema.Types))
+	for _, typ := range schema.Types {
+		m[typ] = schema.StoredType(typ)
+	}
+	return m
+}()
 
 var storedToAPIType = func() map[string]string {
 	m := make(map[string]string, len(apiToStoredType))

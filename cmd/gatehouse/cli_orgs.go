@@ -34,6 +34,13 @@ func orgTable(cmd *cobra.Command, list ...client.Org) {
 	t.flush()
 }
 
+// Org roles of API.md's member and API key bodies (O2, O3): API values, which the server
+// maps to the org relations.
+const (
+	orgRoleMember = "member"
+	orgRoleAdmin  = "admin"
+)
+
 func registerOrgsCmd(root *cobra.Command, f *clientFlags) {
 	orgs := &cobra.Command{Use: "orgs", Aliases: []string{"org"}, Short: "Manage orgs and their members (O1-O3)"}
 	orgs.AddCommand(
@@ -95,7 +102,7 @@ func registerOrgsCmd(root *cobra.Command, f *clientFlags) {
 func newMembersCmd(f *clientFlags) *cobra.Command {
 	members := &cobra.Command{Use: "members", Aliases: []string{"member"}, Short: "Add people by email, change roles, remove them (O3)"}
 	setRole := func(cmd *cobra.Command, org, person, role string) error {
-		if err := oneOf("role", role, "member", "admin"); err != nil {
+		if err := oneOf("role", role, orgRoleMember, orgRoleAdmin); err != nil {
 			return err
 		}
 		email, err := parseEmail(person)
@@ -117,7 +124,7 @@ func newMembersCmd(f *clientFlags) *cobra.Command {
 			return setRole(cmd, args[0], args[1], role)
 		},
 	}
-	add.Flags().StringVar(&role, "role", "member", "member or admin")
+	add.Flags().StringVar(&role, "role", orgRoleMember, orgRoleMember+" or "+orgRoleAdmin)
 	members.AddCommand(
 		add,
 		&cobra.Command{
@@ -303,7 +310,7 @@ func newAPIKeyCreateCmd(f *clientFlags) *cobra.Command {
 				req.Lifetime = client.Duration(d)
 			}
 			if role != "" {
-				if err := oneOf("--role", role, "member", "admin"); err != nil {
+				if err := oneOf("--role", role, orgRoleMember, orgRoleAdmin); err != nil {
 					return err
 				}
 				req.Role = role

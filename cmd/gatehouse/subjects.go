@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/schema"
 )
 
 // subjectSyntax is the one subject syntax every command accepts.
@@ -19,21 +21,21 @@ func parseSubject(s string) (string, error) {
 	typ, id, ok := strings.Cut(s, ":")
 	if !ok {
 		if strings.Contains(s, "@") && !strings.ContainsAny(s, "#/ ") {
-			return "user:" + s, nil // a bare email is a person
+			return schema.TypeUser + ":" + s, nil // a bare email is a person
 		}
 		return "", fmt.Errorf("%q is not a subject: give %s", s, subjectSyntax)
 	}
 	id, _, _ = strings.Cut(id, "#")
 	var bad bool
 	switch typ {
-	case "user":
+	case schema.TypeUser:
 		bad = id != "*" && !strings.Contains(id, "@")
-	case "robot":
+	case schema.TypeRobot:
 		bad = id == "" || strings.ContainsAny(id, "@/")
-	case "sa":
+	case schema.TypeServiceAccount:
 		name, org, _ := strings.Cut(id, "@")
 		bad = name == "" || org == ""
-	case "team", "pipeline":
+	case schema.TypeTeam, schema.TypePipeline:
 		org, name, _ := strings.Cut(id, "/")
 		bad = org == "" || name == ""
 	default:
@@ -51,7 +53,7 @@ func parseEmail(s string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	email, ok := strings.CutPrefix(sub, "user:")
+	email, ok := strings.CutPrefix(sub, schema.TypeUser+":")
 	if !ok || email == "*" || strings.Contains(email, "#") {
 		return "", fmt.Errorf("%q is not a person: give an email or user:<email>", s)
 	}
