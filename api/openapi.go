@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/gatehouse-dev/gatehouse/client"
 )
 
 var ginParam = regexp.MustCompile(`[:*]([a-zA-Z_]+)`)
@@ -20,7 +22,7 @@ func openAPIPath(p string) string { return ginParam.ReplaceAllString(p, "{$1}") 
 func (s *server) openAPIDoc() map[string]any {
 	schemas := map[string]any{}
 	paths := map[string]any{}
-	errRef := schemaRef(reflect.TypeOf(errorBody{}), schemas)
+	errRef := schemaRef(reflect.TypeOf(client.ErrorBody{}), schemas)
 	for _, rt := range s.routes {
 		p := openAPIPath(rt.Path)
 		item, _ := paths[p].(map[string]any)
@@ -147,7 +149,7 @@ func schemaRef(t reflect.Type, schemas map[string]any) map[string]any {
 	switch {
 	case t == timeType:
 		return map[string]any{"type": "string", "format": "date-time"}
-	case t == reflect.TypeOf(Duration(0)):
+	case t == reflect.TypeOf(client.Duration(0)):
 		return map[string]any{"type": "string", "description": "Go duration, e.g. 1h"}
 	}
 	switch t.Kind() {
