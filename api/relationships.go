@@ -191,6 +191,7 @@ func (s *server) exportRelationships(c *gin.Context) {
 
 func (s *server) importRelationships(c *gin.Context) {
 	var rels []relations.Relationship
+	var lines []int // lines[i]: the line rels[i] was read from
 	sc := bufio.NewScanner(c.Request.Body)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	line := 0
@@ -212,7 +213,7 @@ func (s *server) importRelationships(c *gin.Context) {
 			writeError(c, err)
 			return
 		}
-		rels = append(rels, r)
+		rels, lines = append(rels, r), append(lines, line)
 	}
 	if err := sc.Err(); err != nil {
 		var mbe *http.MaxBytesError
@@ -225,7 +226,7 @@ func (s *server) importRelationships(c *gin.Context) {
 	}
 	n, err := s.Engine.Import(c.Request.Context(), rels)
 	if err != nil {
-		writeError(c, err)
+		writeError(c, importError(err, rels, lines))
 		return
 	}
 	logger(c).Info("relationships imported", "count", n, "by", principal(c).Subject)
