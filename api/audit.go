@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -78,20 +79,6 @@ func (s *server) audited(action string) gin.HandlerFunc {
 	}
 }
 
-type auditEventBody struct {
-	Time    time.Time         `json:"time"`
-	Actor   string            `json:"actor"`
-	Action  string            `json:"action"`
-	Target  string            `json:"target"`
-	Org     string            `json:"org,omitempty"`
-	Outcome string            `json:"outcome"`
-	Details map[string]string `json:"details,omitempty"`
-}
-
-type auditResponse struct {
-	Events []auditEventBody `json:"events"`
-}
-
 // listAudit: org admins see their org's events, platform admins everything (AU1).
 func (s *server) listAudit(c *gin.Context) {
 	f := store.AuditFilter{Org: c.Query("org"), Actor: c.Query("actor")}
@@ -116,9 +103,9 @@ func (s *server) listAudit(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	out := auditResponse{Events: make([]auditEventBody, 0, len(events))}
+	out := client.AuditResponse{Events: make([]client.AuditEvent, 0, len(events))}
 	for _, e := range events {
-		out.Events = append(out.Events, auditEventBody{Time: e.Time, Actor: e.Actor, Action: e.Action, Target: e.Target, Org: e.Org, Outcome: e.Outcome, Details: e.Details})
+		out.Events = append(out.Events, client.AuditEvent{Time: e.Time, Actor: e.Actor, Action: e.Action, Target: e.Target, Org: e.Org, Outcome: e.Outcome, Details: e.Details})
 	}
 	c.JSON(http.StatusOK, out)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/login"
 )
@@ -28,56 +29,9 @@ type Login interface {
 	LogoutRefreshToken(ctx context.Context, refreshToken string) error
 }
 
-type loginResponse struct {
-	Subject          string    `json:"subject"`
-	Token            string    `json:"token"`
-	ExpiresAt        time.Time `json:"expires_at"`
-	SessionID        string    `json:"session_id"`
-	RefreshToken     string    `json:"refresh_token"`
-	SessionExpiresAt time.Time `json:"session_expires_at"`
-}
-
-func toLoginResponse(r login.Result) loginResponse {
-	return loginResponse{Subject: r.Subject, Token: r.Token, ExpiresAt: r.ExpiresAt, SessionID: r.SessionID,
+func toLoginResponse(r login.Result) client.LoginResponse {
+	return client.LoginResponse{Subject: r.Subject, Token: r.Token, ExpiresAt: r.ExpiresAt, SessionID: r.SessionID,
 		RefreshToken: r.RefreshToken, SessionExpiresAt: r.SessionExpiresAt}
-}
-
-type issuerRequest struct {
-	Issuer string `json:"issuer"`
-}
-
-type deviceResponse struct {
-	Mode                    string    `json:"mode"`
-	Handle                  string    `json:"handle"`
-	UserCode                string    `json:"user_code,omitempty"`
-	VerificationURI         string    `json:"verification_uri,omitempty"`
-	VerificationURIComplete string    `json:"verification_uri_complete,omitempty"`
-	Interval                int       `json:"interval"`
-	AuthURL                 string    `json:"auth_url,omitempty"`
-	ExpiresAt               time.Time `json:"expires_at"`
-	ExpiresIn               int       `json:"expires_in"`
-}
-
-type deviceTokenRequest struct {
-	Handle string `json:"handle"`
-	Code   string `json:"code,omitempty"`
-}
-
-type exchangeRequest struct {
-	IDToken string `json:"id_token"`
-}
-
-type refreshRequest struct {
-	RefreshToken string `json:"refresh_token"`
-}
-
-type logoutRequest struct {
-	SessionID    string `json:"session_id,omitempty"`
-	RefreshToken string `json:"refresh_token,omitempty"`
-}
-
-type issuersResponse struct {
-	Issuers []string `json:"issuers"`
 }
 
 // loginAvailable answers 404 when no issuer is configured.
@@ -103,7 +57,7 @@ func (s *server) loginFailed(c *gin.Context, err error) {
 }
 
 func (s *server) listIssuers(c *gin.Context) {
-	out := issuersResponse{Issuers: []string{}}
+	out := client.IssuersResponse{Issuers: []string{}}
 	if s.Login != nil {
 		out.Issuers = s.Login.Issuers()
 	}
@@ -168,7 +122,7 @@ func (s *server) loginCallback(c *gin.Context) {
 }
 
 func (s *server) loginDevice(c *gin.Context) {
-	var req issuerRequest
+	var req client.IssuerRequest
 	if !s.loginAvailable(c) || !bind(c, &req) {
 		return
 	}
@@ -177,13 +131,13 @@ func (s *server) loginDevice(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, deviceResponse{Mode: d.Mode, Handle: d.Handle, UserCode: d.UserCode, VerificationURI: d.VerificationURI,
+	c.JSON(http.StatusOK, client.DeviceResponse{Mode: d.Mode, Handle: d.Handle, UserCode: d.UserCode, VerificationURI: d.VerificationURI,
 		VerificationURIComplete: d.VerificationURIComplete, Interval: int(d.Interval.Seconds()), AuthURL: d.AuthURL,
 		ExpiresAt: d.ExpiresAt, ExpiresIn: int(time.Until(d.ExpiresAt).Seconds())})
 }
 
 func (s *server) loginDeviceToken(c *gin.Context) {
-	var req deviceTokenRequest
+	var req client.DeviceTokenRequest
 	if !s.loginAvailable(c) || !bind(c, &req) {
 		return
 	}
@@ -207,7 +161,7 @@ func (s *server) loginDeviceToken(c *gin.Context) {
 }
 
 func (s *server) exchange(c *gin.Context) {
-	var req exchangeRequest
+	var req client.ExchangeRequest
 	if !s.loginAvailable(c) || !bind(c, &req) {
 		return
 	}
@@ -225,7 +179,7 @@ func (s *server) exchange(c *gin.Context) {
 }
 
 func (s *server) refresh(c *gin.Context) {
-	var req refreshRequest
+	var req client.RefreshRequest
 	if !s.loginAvailable(c) || !bind(c, &req) {
 		return
 	}
@@ -245,7 +199,7 @@ func (s *server) refresh(c *gin.Context) {
 // logout ends a session (by refresh token, or by id when it is the caller's) and always
 // revokes the token making the request.
 func (s *server) logout(c *gin.Context) {
-	var req logoutRequest
+	var req client.LogoutRequest
 	if c.Request.ContentLength != 0 && !bind(c, &req) {
 		return
 	}
@@ -283,5 +237,5 @@ func (s *server) logout(c *gin.Context) {
 		return
 	}
 	auditTarget(c, "token:"+p.TokenID, "")
-	c.JSON(http.StatusOK, statusResponse{Status: "logged out"})
+	c.JSON(http.StatusOK, client.StatusResponse{Status: "logged out"})
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/relations"
@@ -17,62 +18,9 @@ import (
 // maxBulk bounds a bulk check.
 const maxBulk = 1000
 
-type checkRequest struct {
-	Resource       string `json:"resource"`
-	Permission     string `json:"permission"`
-	Subject        string `json:"subject,omitempty"`
-	AtLeastAsFresh string `json:"at_least_as_fresh,omitempty"`
-}
-
-type checkResponse struct {
-	Allowed   bool   `json:"allowed"`
-	CheckedAt string `json:"checked_at"`
-}
-
-type bulkRequest struct {
-	Items []checkRequest `json:"items"`
-}
-
-type bulkResult struct {
-	Allowed bool         `json:"allowed"`
-	Error   *errorDetail `json:"error,omitempty"`
-}
-
-type bulkResponse struct {
-	Results []bulkResult `json:"results"`
-}
-
-type lookupResourcesRequest struct {
-	Subject        string `json:"subject,omitempty"`
-	Permission     string `json:"permission"`
-	ResourceType   string `json:"resource_type"`
-	AtLeastAsFresh string `json:"at_least_as_fresh,omitempty"`
-}
-
-type lookupResourcesResponse struct {
-	Resources []string `json:"resources"`
-}
-
-type lookupSubjectsRequest struct {
-	Resource       string `json:"resource"`
-	Permission     string `json:"permission"`
-	SubjectType    string `json:"subject_type"`
-	AtLeastAsFresh string `json:"at_least_as_fresh,omitempty"`
-}
-
-type lookupSubjectsResponse struct {
-	Subjects []string `json:"subjects"`
-}
-
-type explainResponse struct {
-	Allowed   bool       `json:"allowed"`
-	CheckedAt string     `json:"checked_at"`
-	Paths     [][]string `json:"paths"`
-}
-
 // parseCheck validates a check and resolves its subject: the caller when none is given.
 // self reports whether the subject is the caller, whose token grants then also apply.
-func (s *server) parseCheck(c *gin.Context, p tokens.Principal, req checkRequest, prefix string) (cr relations.CheckRequest, self bool, err error) {
+func (s *server) parseCheck(c *gin.Context, p tokens.Principal, req client.CheckRequest, prefix string) (cr relations.CheckRequest, self bool, err error) {
 	res, err := identity.ParseObject(prefix+"resource", req.Resource)
 	if err != nil {
 		return cr, false, err
@@ -113,7 +61,7 @@ func tokenAllows(p tokens.Principal, self bool, cr relations.CheckRequest) bool 
 // bindCheck reads and validates the one check of a check or explain request; on false
 // the answer has been written.
 func (s *server) bindCheck(c *gin.Context) (cr relations.CheckRequest, self, ok bool) {
-	var req checkRequest
+	var req client.CheckRequest
 	if !bind(c, &req) {
 		return cr, false, false
 	}
@@ -135,11 +83,11 @@ func (s *server) check(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, checkResponse{Allowed: res.Allowed && tokenAllows(principal(c), self, cr), CheckedAt: res.CheckedAt})
+	c.JSON(http.StatusOK, client.CheckResponse{Allowed: res.Allowed && tokenAllows(principal(c), self, cr), CheckedAt: res.CheckedAt})
 }
 
 func (s *server) checkBulk(c *gin.Context) {
-	var req bulkRequest
+	var req client.BulkRequest
 	if !bind(c, &req) {
 		return
 	}
@@ -148,7 +96,7 @@ func (s *server) checkBulk(c *gin.Context) {
 		return
 	}
 	p := principal(c)
-	results := make([]bulkResult, len(req.Items))
+	results := make([]client.BulkResult, len(req.Items))
 	var crs []relations.CheckRequest
 	var idx []int
 	var selfs []bool
@@ -160,7 +108,7 @@ func (s *server) checkBulk(c *gin.Context) {
 				return
 			}
 			ae := toAppErr(err)
-			results[i].Error = &errorDetail{Code: ae.Code, Message: ae.Message, Field: ae.Field}
+			results[i].Error = &client.ErrorDetail{Code: ae.Code, Message: ae.Message, Field: ae.Field}
 			continue
 		}
 		crs, idx, selfs = append(crs, cr), append(idx, i), append(selfs, self)
@@ -175,17 +123,17 @@ func (s *server) checkBulk(c *gin.Context) {
 			i := idx[j]
 			if a.Err != nil {
 				ae := toAppErr(a.Err)
-				results[i].Error = &errorDetail{Code: ae.Code, Message: ae.Message}
+				results[i].Error = &client.ErrorDetail{Code: ae.Code, Message: ae.Message}
 				continue
 			}
 			results[i].Allowed = a.Allowed && tokenAllows(p, selfs[j], crs[j])
 		}
 	}
-	c.JSON(http.StatusOK, bulkResponse{Results: results})
+	c.JSON(http.StatusOK, client.BulkResponse{Results: results})
 }
 
 func (s *server) lookupResources(c *gin.Context) {
-	var req lookupResourcesRequest
+	var req client.LookupResourcesRequest
 	if !bind(c, &req) {
 		return
 	}
@@ -208,7 +156,7 @@ func (s *server) lookupResources(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	out := lookupResourcesResponse{Resources: []string{}}
+	out := client.LookupResourcesResponse{Resources: []string{}}
 	for _, o := range objs {
 		if tokenAllows(p, self, relations.CheckRequest{Resource: o, Permission: req.Permission}) {
 			out.Resources = append(out.Resources, o.String())
@@ -219,7 +167,7 @@ func (s *server) lookupResources(c *gin.Context) {
 }
 
 func (s *server) lookupSubjects(c *gin.Context) {
-	var req lookupSubjectsRequest
+	var req client.LookupSubjectsRequest
 	if !bind(c, &req) {
 		return
 	}
@@ -249,7 +197,7 @@ func (s *server) lookupSubjects(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	out := lookupSubjectsResponse{Subjects: []string{}}
+	out := client.LookupSubjectsResponse{Subjects: []string{}}
 	for _, o := range subs {
 		out.Subjects = append(out.Subjects, o.String())
 	}
@@ -267,7 +215,7 @@ func (s *server) explain(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	out := explainResponse{Allowed: ex.Allowed && tokenAllows(principal(c), self, cr), CheckedAt: ex.CheckedAt, Paths: [][]string{}}
+	out := client.ExplainResponse{Allowed: ex.Allowed && tokenAllows(principal(c), self, cr), CheckedAt: ex.CheckedAt, Paths: [][]string{}}
 	if out.Allowed {
 		for _, path := range ex.Paths {
 			strs := make([]string, 0, len(path))

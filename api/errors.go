@@ -7,21 +7,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/relations"
 )
-
-// errorBody is the one error shape of the API.
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string         `json:"code"`
-	Message string         `json:"message"`
-	Field   string         `json:"field,omitempty"`
-	Details map[string]any `json:"details,omitempty"`
-}
 
 var kindStatus = map[apperr.Kind]int{
 	apperr.Internal:        http.StatusInternalServerError,
@@ -67,5 +56,5 @@ func writeError(c *gin.Context, err error) {
 	if status >= 500 {
 		logger(c).Error("request failed", slog.String("code", ae.Code), slog.Any("err", err))
 	}
-	c.AbortWithStatusJSON(status, errorBody{Error: errorDetail{Code: ae.Code, Message: msg, Field: ae.Field, Details: ae.Details}})
+	c.AbortWithStatusJSON(status, client.ErrorBody{Error: client.ErrorDetail{Code: ae.Code, Message: msg, Field: ae.Field, Details: ae.Details}})
 }

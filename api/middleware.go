@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/relations"
 	"github.com/gatehouse-dev/gatehouse/tokens"
@@ -150,7 +151,7 @@ func decodeStrict(body []byte, v any) error {
 // jsonError explains a decoding failure, naming the field where possible.
 func jsonError(body []byte, err error) error {
 	var te *json.UnmarshalTypeError
-	var de *durationError
+	var de *client.DurationError
 	switch {
 	case errors.As(err, &te) && te.Field != "":
 		return apperr.InvalidField(te.Field, "must be a JSON %s", te.Type.Kind())
@@ -159,7 +160,7 @@ func jsonError(body []byte, err error) error {
 		_ = json.Unmarshal(body, &top)
 		for k, raw := range top {
 			var s string
-			if json.Unmarshal(raw, &s) == nil && s == de.value {
+			if json.Unmarshal(raw, &s) == nil && s == de.Value {
 				return apperr.InvalidField(k, "%s", de)
 			}
 		}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/gatehouse-dev/gatehouse/client"
 )
 
 var ginParam = regexp.MustCompile(`[:*]([a-zA-Z_]+)`)
@@ -16,11 +18,11 @@ var ginParam = regexp.MustCompile(`[:*]([a-zA-Z_]+)`)
 // openAPIPath turns a Gin path into an OpenAPI path: /a/:b -> /a/{b}.
 func openAPIPath(p string) string { return ginParam.ReplaceAllString(p, "{$1}") }
 
-// OpenAPI returns the OpenAPI 3.1 document of every route the router serves.
+// openAPIDoc returns the OpenAPI 3.1 document of every route the router serves.
 func (s *server) openAPIDoc() map[string]any {
 	schemas := map[string]any{}
 	paths := map[string]any{}
-	errRef := schemaRef(reflect.TypeOf(errorBody{}), schemas)
+	errRef := schemaRef(reflect.TypeOf(client.ErrorBody{}), schemas)
 	for _, rt := range s.routes {
 		p := openAPIPath(rt.Path)
 		item, _ := paths[p].(map[string]any)
@@ -28,53 +30,7 @@ func (s *server) openAPIDoc() map[string]any {
 			item = map[string]any{}
 			paths[p] = item
 		}
-		op := map[string]any{
-			"summary":     rt.Summary,
-			"operationId": operationID(rt),
-			"tags":        []string{tag(rt.Path)},
-		}
-		op["description"] = describe(rt)
-		op["x-gatehouse-operation"] = string(rt.Op)
-		var params []any
-		for _, m := range ginParam.FindAllStringSubmatch(rt.Path, -1) {
-			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
-		}
-		for _, q := range rt.Query {
-			{
-				params = append(params, map[string]any{"name": q, "in": "query", "required": false, "schema": map[string]any{"type": "string"}})
-			}
-		}
-		if params != nil {
-			op["parameters"] = params
-		}
-		if rt.Request != nil {
-			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
-				"application/json": map[string]any{"schema": schemaRef(reflect.TypeOf(rt.Request), schemas)}}}
-		} else if rt.Path == "/api/v1/relationships/import" {
-			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
-				"application/x-ndjson": map[string]any{"schema": map[string]any{"type": "string"}}}}
-		}
-		ok := map[string]any{"description": http.StatusText(rt.Status)}
-		switch {
-		case rt.Produces != "":
-			ok["content"] = map[string]any{rt.Produces: map[string]any{"schema": map[string]any{"type": "string"}}}
-		case rt.Response != nil:
-			ok["content"] = map[string]any{"application/json": map[string]any{"schema": schemaRef(reflect.TypeOf(rt.Response), schemas)}}
-		}
-		responses := map[string]any{itoa(rt.Status): ok}
-		errResp := func(code int) map[string]any {
-			return map[string]any{"description": errorDescriptions[code], "content": map[string]any{"application/json": map[string]any{"schema": errRef}}}
-		}
-		codes := append([]int{400, 413, 503}, rt.Errors...)
-		if !rt.Public {
-			codes = append(codes, 401, 403)
-			op["security"] = []any{map[string]any{"bearer": []string{}}}
-		}
-		for _, code := range codes {
-			responses[itoa(code)] = errResp(code)
-		}
-		op["responses"] = responses
-		item[strings.ToLower(rt.Method)] = op
+		item[strings.ToLower(rt.Method)] = operation(rt, errRef, schemas)
 	}
 	return map[string]any{
 		"openapi": "3.1.0",
@@ -87,15 +43,81 @@ func (s *server) openAPIDoc() map[string]any {
 	}
 }
 
+// operation documents one route: its parameters, body, success and every error answer.
+func operation(rt route, errRef, schemas map[string]any) map[string]any {
+	op := map[string]any{
+		"summary":               rt.Summary,
+		"operationId":           operationID(rt),
+		"tags":                  []string{tag(rt.Path)},
+		"description":           describe(rt),
+		"x-gatehouse-operation": string(rt.Op),
+	}
+	if params := parameters(rt); params != nil {
+		op["parameters"] = params
+	}
+	if rt.Request != nil {
+		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+			"application/json": map[string]any{"schema": schemaRef(reflect.TypeOf(rt.Request), schemas)}}}
+	} else if rt.Path == importPath {
+		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+			"application/x-ndjson": map[string]any{"schema": map[string]any{"type": "string"}}}}
+	}
+	ok := map[string]any{"description": http.StatusText(rt.Status)}
+	switch {
+	case rt.Produces != "":
+		ok["content"] = map[string]any{rt.Produces: map[string]any{"schema": map[string]any{"type": "string"}}}
+	case rt.Response != nil:
+		ok["content"] = map[string]any{"application/json": map[string]any{"schema": schemaRef(reflect.TypeOf(rt.Response), schemas)}}
+	}
+	responses := map[string]any{itoa(rt.Status): ok}
+	for _, f := range routeFailures(rt) {
+		responses[itoa(f.Status)] = failureResponse(f, errRef, schemas)
+	}
+	op["responses"] = responses
+	if !rt.Public {
+		op["security"] = []any{map[string]any{"bearer": []string{}}}
+	}
+	return op
+}
+
+// parameters are a route's path parameters, then its query parameters.
+func parameters(rt route) []any {
+	var params []any
+	for _, m := range ginParam.FindAllStringSubmatch(rt.Path, -1) {
+		params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+	}
+	for _, q := range rt.Query {
+		params = append(params, map[string]any{"name": q, "in": "query", "required": false, "schema": map[string]any{"type": "string"}})
+	}
+	return params
+}
+
 // errorDescriptions explain each error status in the OpenAPI document.
 var errorDescriptions = map[int]string{
 	400: "Bad input, naming the field: a body that is empty, null, not a JSON object, or holds an unknown field, one the call does not have (a misspelled \"subjet\" or \"grant\" is refused, never ignored); an internal schema relation (reader_role, *_agents, open...) named as a permission.",
 	401: "No token, or an invalid, expired or revoked one (or one whose parent is).",
-	403: "Authenticated but not allowed: the message names the missing grant or role.",
+	403: "Authenticated but not allowed: the message names the missing grant or role (permission_denied); the platform is not activated (not_activated); admin-only mode (admin_only); an agent relationship written outside pipeline creation (agent_link).",
 	404: "Not found, or not visible to the caller.",
-	409: "Conflict: already exists, in use, or the write would break an invariant (the last admin, a team cycle, a second bucket config).",
+	409: "Conflict: already exists, in use, or the write would break an invariant: last_admin (it would remove the last platform admin, or an org's last admin), team_cycle (a team would contain itself; details.cycle names the cycle), bucket_in_use (a repo has one bucket config), precondition_failed.",
+	429: "Too many failed authentications or logins from this client: retry after Retry-After seconds.",
 	413: "The body is too large.",
-	503: "A dependency (SpiceDB, the database) is down: nothing is allowed until it answers.",
+	503: "A dependency (SpiceDB, the database, an OIDC issuer) is down: nothing is allowed until it answers.",
+}
+
+// failureResponse documents one error answer: what the status means and the codes the
+// route answers with (also as x-gatehouse-codes, for tools).
+func failureResponse(f failure, errRef map[string]any, schemas map[string]any) map[string]any {
+	desc, body := errorDescriptions[f.Status], errRef
+	if f.Body != nil {
+		body = schemaRef(reflect.TypeOf(f.Body), schemas)
+	}
+	r := map[string]any{"content": map[string]any{"application/json": map[string]any{"schema": body}}}
+	if len(f.Codes) > 0 {
+		desc += " Codes: " + strings.Join(f.Codes, ", ") + "."
+		r["x-gatehouse-codes"] = f.Codes
+	}
+	r["description"] = desc
+	return r
 }
 
 // describe is a route's OpenAPI description: its rules, operation and notes.
@@ -147,7 +169,7 @@ func schemaRef(t reflect.Type, schemas map[string]any) map[string]any {
 	switch {
 	case t == timeType:
 		return map[string]any{"type": "string", "format": "date-time"}
-	case t == reflect.TypeOf(Duration(0)):
+	case t == reflect.TypeOf(client.Duration(0)):
 		return map[string]any{"type": "string", "description": "Go duration, e.g. 1h"}
 	}
 	switch t.Kind() {

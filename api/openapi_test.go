@@ -86,7 +86,7 @@ func TestOpenAPIDocumentsAuthz(t *testing.T) {
 	mint := d.Paths["/api/v1/tokens"]["post"]
 	require.Contains(t, mint.Description, "never outlives its parent")
 	require.Contains(t, mint.Description, "capped:true")
-	require.Contains(t, d.Components.Schemas["mintResponse"].Properties, "capped")
+	require.Contains(t, d.Components.Schemas["MintResponse"].Properties, "capped")
 	require.Contains(t, string(mint.Responses["400"]), "unknown")
 	require.Contains(t, d.Paths["/api/v1/activate"]["post"].Responses, "409")
 	require.Contains(t, d.Paths["/api/v1/relationships"]["post"].Responses, "409")

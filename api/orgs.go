@@ -2,71 +2,16 @@ package api
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
-	"github.com/gatehouse-dev/gatehouse/orgs"
-	"github.com/gatehouse-dev/gatehouse/store"
 )
 
-type orgRequest struct {
-	Name string `json:"name"`
-}
-
-type orgBody struct {
-	Name       string    `json:"name"`
-	RepoAccess string    `json:"repo_access"`
-	CreatedAt  time.Time `json:"created_at"`
-	CreatedBy  string    `json:"created_by"`
-}
-
-type orgsResponse struct {
-	Orgs []orgBody `json:"orgs"`
-}
-
-type orgPatch struct {
-	RepoAccess string `json:"repo_access"`
-}
-
-type roleBody struct {
-	Role string `json:"role"`
-}
-
-type membersResponse struct {
-	Members []orgs.Member `json:"members"`
-}
-
-type teamsResponse struct {
-	Teams []string `json:"teams"`
-}
-
-type teamResponse struct {
-	Team string `json:"team"`
-}
-
-type apiKeyRequest struct {
-	Name     string   `json:"name"`
-	Lifetime Duration `json:"lifetime,omitempty"`
-	Role     string   `json:"role,omitempty"`
-}
-
-type apiKeysResponse struct {
-	Keys []orgs.KeyInfo `json:"api_keys"`
-}
-
-type deletedResponse struct {
-	Deleted string `json:"deleted"`
-}
-
-func toOrgBody(o store.Org) orgBody {
-	return orgBody{Name: o.Name, RepoAccess: o.RepoAccess, CreatedAt: o.CreatedAt, CreatedBy: o.CreatedBy}
-}
-
 func (s *server) createOrg(c *gin.Context) {
-	var req orgRequest
+	var req client.OrgRequest
 	if !bind(c, &req) {
 		return
 	}
@@ -80,7 +25,7 @@ func (s *server) createOrg(c *gin.Context) {
 		return
 	}
 	auditTarget(c, "org:"+o.Name, o.Name)
-	c.JSON(http.StatusCreated, toOrgBody(o))
+	c.JSON(http.StatusCreated, toOrg(o))
 }
 
 func (s *server) listOrgs(c *gin.Context) {
@@ -95,10 +40,10 @@ func (s *server) listOrgs(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	out := orgsResponse{Orgs: []orgBody{}}
+	out := client.OrgsResponse{Orgs: []client.Org{}}
 	for _, o := range list {
 		if authz.Visible(p, o.Name) {
-			out.Orgs = append(out.Orgs, toOrgBody(o))
+			out.Orgs = append(out.Orgs, toOrg(o))
 		}
 	}
 	c.JSON(http.StatusOK, out)
@@ -111,11 +56,11 @@ func (s *server) getOrg(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, toOrgBody(o))
+	c.JSON(http.StatusOK, toOrg(o))
 }
 
 func (s *server) patchOrg(c *gin.Context) {
-	var req orgPatch
+	var req client.OrgPatch
 	org := c.Param("org")
 	if !bind(c, &req) {
 		return
@@ -125,7 +70,7 @@ func (s *server) patchOrg(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, toOrgBody(o))
+	c.JSON(http.StatusOK, toOrg(o))
 }
 
 func (s *server) deleteOrg(c *gin.Context) {
@@ -134,7 +79,7 @@ func (s *server) deleteOrg(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, deletedResponse{Deleted: "org:" + org})
+	c.JSON(http.StatusOK, client.DeletedResponse{Deleted: "org:" + org})
 }
 
 func (s *server) listMembers(c *gin.Context) {
@@ -144,14 +89,11 @@ func (s *server) listMembers(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	if members == nil {
-		members = []orgs.Member{}
-	}
-	c.JSON(http.StatusOK, membersResponse{Members: members})
+	c.JSON(http.StatusOK, client.MembersResponse{Members: toMembers(members)})
 }
 
 func (s *server) setMember(c *gin.Context) {
-	var req roleBody
+	var req client.RoleBody
 	org := c.Param("org")
 	if !bind(c, &req) {
 		return
@@ -162,7 +104,7 @@ func (s *server) setMember(c *gin.Context) {
 		return
 	}
 	auditTarget(c, m.Subject, org)
-	c.JSON(http.StatusOK, m)
+	c.JSON(http.StatusOK, toMember(m))
 }
 
 func (s *server) removeMember(c *gin.Context) {
@@ -171,7 +113,7 @@ func (s *server) removeMember(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, deletedResponse{Deleted: "user:" + c.Param("email")})
+	c.JSON(http.StatusOK, client.DeletedResponse{Deleted: "user:" + c.Param("email")})
 }
 
 func (s *server) listTeams(c *gin.Context) {
@@ -181,7 +123,7 @@ func (s *server) listTeams(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, teamsResponse{Teams: teams})
+	c.JSON(http.StatusOK, client.TeamsResponse{Teams: teams})
 }
 
 func (s *server) putTeam(c *gin.Context) {
@@ -190,7 +132,7 @@ func (s *server) putTeam(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, teamResponse{Team: "team:" + org + "/" + team})
+	c.JSON(http.StatusOK, client.TeamResponse{Team: "team:" + org + "/" + team})
 }
 
 func (s *server) deleteTeam(c *gin.Context) {
@@ -199,7 +141,7 @@ func (s *server) deleteTeam(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, deletedResponse{Deleted: "team:" + org + "/" + team})
+	c.JSON(http.StatusOK, client.DeletedResponse{Deleted: "team:" + org + "/" + team})
 }
 
 func (s *server) putTeamMember(c *gin.Context) {
@@ -209,7 +151,7 @@ func (s *server) putTeamMember(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, subjectResponse{Subject: m})
+	c.JSON(http.StatusOK, client.SubjectResponse{Subject: m})
 }
 
 func (s *server) deleteTeamMember(c *gin.Context) {
@@ -218,11 +160,11 @@ func (s *server) deleteTeamMember(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, deletedResponse{Deleted: pathParam(c, "subject")})
+	c.JSON(http.StatusOK, client.DeletedResponse{Deleted: pathParam(c, "subject")})
 }
 
 func (s *server) createAPIKey(c *gin.Context) {
-	var req apiKeyRequest
+	var req client.APIKeyRequest
 	org := c.Param("org")
 	if !bind(c, &req) {
 		return
@@ -237,7 +179,7 @@ func (s *server) createAPIKey(c *gin.Context) {
 		return
 	}
 	auditTarget(c, k.Subject, org)
-	c.JSON(http.StatusCreated, k)
+	c.JSON(http.StatusCreated, toNewKey(k))
 }
 
 func (s *server) listAPIKeys(c *gin.Context) {
@@ -247,7 +189,7 @@ func (s *server) listAPIKeys(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, apiKeysResponse{Keys: keys})
+	c.JSON(http.StatusOK, client.APIKeysResponse{Keys: toKeyInfos(keys)})
 }
 
 func (s *server) deleteAPIKey(c *gin.Context) {
@@ -256,5 +198,5 @@ func (s *server) deleteAPIKey(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, deletedResponse{Deleted: "sa:" + name + "@" + org})
+	c.JSON(http.StatusOK, client.DeletedResponse{Deleted: "sa:" + name + "@" + org})
 }

@@ -6,80 +6,16 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
-	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
 const readyTimeout = 2 * time.Second
 
 var appNotFound = apperr.Error{Kind: apperr.NotFound, Code: "not_found", Message: "no such route"}
 
-type statusResponse struct {
-	Status string `json:"status"`
-}
-
-type versionResponse struct {
-	Version string `json:"version"`
-}
-
-type activateRequest struct {
-	InitialAdmin string   `json:"initial_admin"`
-	TTL          Duration `json:"ttl,omitempty"`
-}
-
-type activateResponse struct {
-	Subject   string     `json:"subject"`
-	Token     string     `json:"token,omitempty"`
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-}
-
-type deactivateRequest struct {
-	Confirm string `json:"confirm"`
-}
-
-type adminsResponse struct {
-	Admins []string `json:"admins"`
-}
-
-type subjectResponse struct {
-	Subject string `json:"subject"`
-}
-
-type modeBody struct {
-	AdminOnly *bool `json:"admin_only"`
-}
-
-type robotRequest struct {
-	Name string   `json:"name"`
-	TTL  Duration `json:"ttl,omitempty"`
-}
-
-type robotInfo struct {
-	Subject   string    `json:"subject"`
-	CreatedAt time.Time `json:"created_at"`
-	CreatedBy string    `json:"created_by"`
-}
-
-type robotsResponse struct {
-	Robots []robotInfo `json:"robots"`
-}
-
-type mintResponse struct {
-	ID        string    `json:"id"`
-	Subject   string    `json:"subject"`
-	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expires_at"`
-	// Capped: expires_at was cut to the expiry of the token that minted this one (a
-	// derived token never outlives its parent).
-	Capped bool `json:"capped"`
-}
-
-func minted(m tokens.Minted) mintResponse {
-	return mintResponse{ID: m.ID, Subject: m.Subject, Token: m.Token, ExpiresAt: m.ExpiresAt, Capped: m.Capped}
-}
-
 func (s *server) activate(c *gin.Context) {
-	var req activateRequest
+	var req client.ActivateRequest
 	if !bind(c, &req) {
 		return
 	}
@@ -92,7 +28,7 @@ func (s *server) activate(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	resp := activateResponse{Subject: a.Subject, Token: a.Token}
+	resp := client.ActivateResponse{Subject: a.Subject, Token: a.Token}
 	if !a.ExpiresAt.IsZero() {
 		resp.ExpiresAt = &a.ExpiresAt
 	}
@@ -101,7 +37,7 @@ func (s *server) activate(c *gin.Context) {
 }
 
 func (s *server) deactivate(c *gin.Context) {
-	var req deactivateRequest
+	var req client.DeactivateRequest
 	if !bind(c, &req) {
 		return
 	}
@@ -114,7 +50,7 @@ func (s *server) deactivate(c *gin.Context) {
 		return
 	}
 	logger(c).Warn("platform deactivated", "by", principal(c).Subject)
-	c.JSON(http.StatusOK, statusResponse{Status: "deactivated"})
+	c.JSON(http.StatusOK, client.StatusResponse{Status: "deactivated"})
 }
 
 func (s *server) listAdmins(c *gin.Context) {
@@ -123,7 +59,7 @@ func (s *server) listAdmins(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, adminsResponse{Admins: admins})
+	c.JSON(http.StatusOK, client.AdminsResponse{Admins: admins})
 }
 
 func (s *server) addAdmin(c *gin.Context) {
@@ -132,7 +68,7 @@ func (s *server) addAdmin(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, subjectResponse{Subject: sub})
+	c.JSON(http.StatusOK, client.SubjectResponse{Subject: sub})
 }
 
 func (s *server) removeAdmin(c *gin.Context) {
@@ -141,7 +77,7 @@ func (s *server) removeAdmin(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, subjectResponse{Subject: subject})
+	c.JSON(http.StatusOK, client.SubjectResponse{Subject: subject})
 }
 
 func (s *server) getMode(c *gin.Context) {
@@ -150,11 +86,11 @@ func (s *server) getMode(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, modeBody{AdminOnly: &on})
+	c.JSON(http.StatusOK, client.ModeBody{AdminOnly: &on})
 }
 
 func (s *server) setMode(c *gin.Context) {
-	var req modeBody
+	var req client.ModeBody
 	if !bind(c, &req) {
 		return
 	}
@@ -171,7 +107,7 @@ func (s *server) setMode(c *gin.Context) {
 }
 
 func (s *server) createRobot(c *gin.Context) {
-	var req robotRequest
+	var req client.RobotRequest
 	if !bind(c, &req) {
 		return
 	}
@@ -193,9 +129,9 @@ func (s *server) listRobots(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	out := robotsResponse{Robots: []robotInfo{}}
+	out := client.RobotsResponse{Robots: []client.RobotInfo{}}
 	for _, r := range robots {
-		out.Robots = append(out.Robots, robotInfo{Subject: "robot:" + r.Name, CreatedAt: r.CreatedAt, CreatedBy: r.CreatedBy})
+		out.Robots = append(out.Robots, client.RobotInfo{Subject: "robot:" + r.Name, CreatedAt: r.CreatedAt, CreatedBy: r.CreatedBy})
 	}
 	c.JSON(http.StatusOK, out)
 }
@@ -206,5 +142,5 @@ func (s *server) deleteRobot(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, subjectResponse{Subject: "robot:" + name})
+	c.JSON(http.StatusOK, client.SubjectResponse{Subject: "robot:" + name})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/guard"
 	"github.com/gatehouse-dev/gatehouse/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
@@ -21,67 +22,9 @@ import (
 // maxUpdates bounds one relationship write.
 const maxUpdates = 1000
 
-type relationshipsResponse struct {
-	Relationships []string `json:"relationships"`
-}
-
-type filterBody struct {
-	Resource string `json:"resource"`
-	Relation string `json:"relation,omitempty"`
-	Subject  string `json:"subject,omitempty"`
-}
-
-type updateBody struct {
-	Operation    string `json:"operation"`
-	Relationship string `json:"relationship"`
-}
-
-type preconditionBody struct {
-	Operation string     `json:"operation"` // must_match | must_not_match
-	Filter    filterBody `json:"filter"`
-}
-
-type writeRequest struct {
-	Updates       []updateBody       `json:"updates"`
-	Preconditions []preconditionBody `json:"preconditions,omitempty"`
-}
-
-type writeResponse struct {
-	WrittenAt string `json:"written_at"`
-}
-
-type importResponse struct {
-	Imported int `json:"imported"`
-}
-
-type exportLine struct {
-	Relationship string `json:"relationship"`
-}
-
-type schemaResponse struct {
-	Schema string `json:"schema"`
-}
-
-type validateRequest struct {
-	Schema         string `json:"schema,omitempty"`
-	ValidationFile string `json:"validation_file,omitempty"`
-}
-
-type diagnostic struct {
-	Line    int    `json:"line,omitempty"`
-	Column  int    `json:"column,omitempty"`
-	Message string `json:"message"`
-}
-
-type validateResponse struct {
-	Valid    bool         `json:"valid"`
-	Errors   []diagnostic `json:"errors"`
-	Warnings []diagnostic `json:"warnings"`
-}
-
 // parseFilter reads "type" or "type:id" for resource and subject (a subject may end in
 // "#relation"). The resource part may be empty when the subject is given.
-func parseFilter(prefix string, fb filterBody) (relations.Filter, error) {
+func parseFilter(prefix string, fb client.Filter) (relations.Filter, error) {
 	var f relations.Filter
 	if fb.Resource != "" {
 		if strings.Contains(fb.Resource, ":") {
@@ -119,7 +62,7 @@ func (s *server) knownType(field, typ string) error {
 }
 
 func (s *server) readRelationships(c *gin.Context) {
-	f, err := parseFilter("", filterBody{Resource: c.Query("resource"), Relation: c.Query("relation"), Subject: c.Query("subject")})
+	f, err := parseFilter("", client.Filter{Resource: c.Query("resource"), Relation: c.Query("relation"), Subject: c.Query("subject")})
 	if err != nil {
 		writeError(c, err)
 		return
@@ -132,7 +75,7 @@ func (s *server) readRelationships(c *gin.Context) {
 		}
 		types = []string{f.ResourceType}
 	}
-	out := relationshipsResponse{Relationships: []string{}}
+	out := client.RelationshipsResponse{Relationships: []string{}}
 	for _, t := range types {
 		f.ResourceType = t
 		rels, err := s.Engine.Read(c.Request.Context(), f, relations.Consistency{Full: true})
@@ -172,7 +115,7 @@ func parseRelationship(field, s string) (relations.Relationship, error) {
 }
 
 func (s *server) writeRelationships(c *gin.Context) {
-	var req writeRequest
+	var req client.WriteRequest
 	if !bind(c, &req) {
 		return
 	}
@@ -228,7 +171,7 @@ func (s *server) writeRelationships(c *gin.Context) {
 		return
 	}
 	logger(c).Info("relationships written", "updates", len(updates), "by", principal(c).Subject)
-	c.JSON(http.StatusOK, writeResponse{WrittenAt: token})
+	c.JSON(http.StatusOK, client.WriteResponse{WrittenAt: token})
 }
 
 func (s *server) exportRelationships(c *gin.Context) {
@@ -237,7 +180,7 @@ func (s *server) exportRelationships(c *gin.Context) {
 	w := bufio.NewWriter(c.Writer)
 	enc := json.NewEncoder(w)
 	err := s.Engine.Export(c.Request.Context(), func(r relations.Relationship) error {
-		return enc.Encode(exportLine{Relationship: r.String()})
+		return enc.Encode(client.ExportLine{Relationship: r.String()})
 	})
 	if err != nil {
 		// Headers are gone: end the stream with an error line the importer refuses.
@@ -249,6 +192,7 @@ func (s *server) exportRelationships(c *gin.Context) {
 
 func (s *server) importRelationships(c *gin.Context) {
 	var rels []relations.Relationship
+	var lines []int // lines[i]: the line rels[i] was read from
 	sc := bufio.NewScanner(c.Request.Body)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	line := 0
@@ -258,7 +202,7 @@ func (s *server) importRelationships(c *gin.Context) {
 		if text == "" {
 			continue
 		}
-		var l exportLine
+		var l client.ExportLine
 		dec := json.NewDecoder(strings.NewReader(text))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&l); err != nil || l.Relationship == "" {
@@ -270,7 +214,7 @@ func (s *server) importRelationships(c *gin.Context) {
 			writeError(c, err)
 			return
 		}
-		rels = append(rels, r)
+		rels, lines = append(rels, r), append(lines, line)
 	}
 	if err := sc.Err(); err != nil {
 		var mbe *http.MaxBytesError
@@ -283,11 +227,11 @@ func (s *server) importRelationships(c *gin.Context) {
 	}
 	n, err := s.Engine.Import(guard.NamingUpdates(c.Request.Context(), "relationships"), rels)
 	if err != nil {
-		writeError(c, err)
+		writeError(c, importError(err, rels, lines))
 		return
 	}
 	logger(c).Info("relationships imported", "count", n, "by", principal(c).Subject)
-	c.JSON(http.StatusOK, importResponse{Imported: n})
+	c.JSON(http.StatusOK, client.ImportResponse{Imported: n})
 }
 
 func (s *server) getSchema(c *gin.Context) {
@@ -296,19 +240,19 @@ func (s *server) getSchema(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, schemaResponse{Schema: text})
+	c.JSON(http.StatusOK, client.SchemaResponse{Schema: text})
 }
 
-func diagnostics(ds []validation.Diagnostic) []diagnostic {
-	out := make([]diagnostic, 0, len(ds))
+func diagnostics(ds []validation.Diagnostic) []client.Diagnostic {
+	out := make([]client.Diagnostic, 0, len(ds))
 	for _, d := range ds {
-		out = append(out, diagnostic{Line: d.Line, Column: d.Column, Message: d.Message})
+		out = append(out, client.Diagnostic{Line: d.Line, Column: d.Column, Message: d.Message})
 	}
 	return out
 }
 
 func (s *server) validateSchema(c *gin.Context) {
-	var req validateRequest
+	var req client.ValidateRequest
 	if !bind(c, &req) {
 		return
 	}
@@ -327,7 +271,7 @@ func (s *server) validateSchema(c *gin.Context) {
 		writeError(c, apperr.InvalidField("validation_file", "%s", err))
 		return
 	}
-	c.JSON(http.StatusOK, validateResponse{Valid: rep.OK(), Errors: diagnostics(rep.Errors), Warnings: diagnostics(rep.Warnings)})
+	c.JSON(http.StatusOK, client.ValidateResponse{Valid: rep.OK(), Errors: diagnostics(rep.Errors), Warnings: diagnostics(rep.Warnings)})
 }
 
 // blame finds the update that SpiceDB's refusal is about: the first whose resource type

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/client"
 )
 
 // Every route names the operation authz decides; public routes, and only they, name
@@ -47,8 +48,8 @@ func TestSecretRoutesAreMarked(t *testing.T) {
 }
 
 type strictBody struct {
-	Subject string   `json:"subject"`
-	TTL     Duration `json:"ttl,omitempty"`
+	Subject string          `json:"subject"`
+	TTL     client.Duration `json:"ttl,omitempty"`
 }
 
 // bind is strict: unknown fields, null, empty and non-object bodies are 400 naming the

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/orgs"
 	"github.com/gatehouse-dev/gatehouse/platform"
 	"github.com/gatehouse-dev/gatehouse/relations"
@@ -79,10 +80,12 @@ type route struct {
 	Op authz.Op
 	// Secret: the answer carries a secret (a token): Cache-Control: no-store.
 	Secret bool
-	// Description adds to the OpenAPI description; Errors lists error statuses beyond the
-	// common ones (400, 401, 403, 413, 503), such as 404 and 409.
+	// Description adds to the OpenAPI description; Errors lists the error answers beyond
+	// the common ones of every route (commonFailures: 400, 413, and 401, 403, 429, 503
+	// behind a token), such as 404 and 409 with their codes. A test holds the OpenAPI
+	// document to this table.
 	Description string
-	Errors      []int
+	Errors      []failure
 	handler     gin.HandlerFunc
 }
 
@@ -129,11 +132,11 @@ func (s *server) router() *gin.Engine {
 		writeError(c, &appNotFound)
 	})
 	r.NoMethod(func(c *gin.Context) {
-		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: "method_not_allowed", Message: "method not allowed on this route"}})
+		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, client.ErrorBody{Error: client.ErrorDetail{Code: "method_not_allowed", Message: "method not allowed on this route"}})
 	})
 	for _, rt := range s.routes {
 		limit := s.opts.BodyLimit
-		if rt.Path == "/api/v1/relationships/import" {
+		if rt.Path == importPath {
 			limit = s.opts.ImportLimit
 		}
 		chain := []gin.HandlerFunc{bodyLimit(limit)}
@@ -156,72 +159,72 @@ func (s *server) routeTable() []route {
 	metrics := gin.WrapH(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 	return []route{
 		// Platform (C4, P1-P4, ID3).
-		{Method: "GET", Path: "/api/iam/version", Summary: "Server version", Rules: "C4", Public: true, Response: versionResponse{}, Status: 200, Op: authz.OpPublic, handler: s.version},
-		{Method: "GET", Path: "/api/iam/v1/ping", Summary: "Liveness ping", Rules: "C4", Public: true, Response: statusResponse{}, Status: 200, Op: authz.OpPublic, handler: ping},
-		{Method: "GET", Path: "/healthz", Summary: "Process health", Rules: "C4", Public: true, Response: statusResponse{}, Status: 200, Op: authz.OpPublic, handler: ping},
-		{Method: "GET", Path: "/readyz", Summary: "Ready while SpiceDB (and the database, if any) answer", Rules: "C4", Public: true, Response: statusResponse{}, Status: 200, Op: authz.OpPublic, handler: s.ready},
+		{Method: "GET", Path: "/api/iam/version", Summary: "Server version", Rules: "C4", Public: true, Response: client.VersionResponse{}, Status: 200, Op: authz.OpPublic, handler: s.version},
+		{Method: "GET", Path: "/api/iam/v1/ping", Summary: "Liveness ping", Rules: "C4", Public: true, Response: client.StatusResponse{}, Status: 200, Op: authz.OpPublic, handler: ping},
+		{Method: "GET", Path: "/healthz", Summary: "Process health", Rules: "C4", Public: true, Response: client.StatusResponse{}, Status: 200, Op: authz.OpPublic, handler: ping},
+		{Method: "GET", Path: "/readyz", Summary: "Ready while SpiceDB (and the database, if any) answer", Rules: "C4", Public: true, Response: client.StatusResponse{}, Status: 200, Op: authz.OpPublic, Errors: []failure{errUnready}, handler: s.ready},
 		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics", Rules: "C4", Public: true, Status: 200, Produces: "text/plain", Op: authz.OpPublic, handler: metrics},
 		{Method: "GET", Path: "/api/v1/openapi.json", Summary: "This OpenAPI document", Rules: "C4", Public: true, Status: 200, Response: map[string]any{}, Op: authz.OpPublic, handler: s.openapi},
-		{Method: "POST", Path: "/api/v1/activate", Summary: "Activate the platform with its first admin", Rules: "P1", Public: true, Request: activateRequest{}, Response: activateResponse{}, Status: 201, Audit: "platform.activate", Op: authz.OpPublic, Secret: true, Errors: []int{409}, handler: s.activate},
-		{Method: "POST", Path: "/api/v1/deactivate", Summary: "Delete every relationship, token and admin", Rules: "P3", Request: deactivateRequest{}, Response: statusResponse{}, Status: 200, Audit: "platform.deactivate", Op: authz.OpPlatformAdmin, handler: s.deactivate},
-		{Method: "GET", Path: "/api/v1/platform/admins", Summary: "List platform admins", Rules: "P2", Response: adminsResponse{}, Status: 200, Op: authz.OpPlatformAdmin, handler: s.listAdmins},
-		{Method: "PUT", Path: "/api/v1/platform/admins/:subject", Summary: "Appoint a platform admin", Rules: "P2", Response: subjectResponse{}, Status: 200, Audit: "platform.admin.add", Op: authz.OpPlatformAdmin, handler: s.addAdmin},
-		{Method: "DELETE", Path: "/api/v1/platform/admins/:subject", Summary: "Remove a platform admin (never the last)", Rules: "P2", Response: subjectResponse{}, Status: 200, Audit: "platform.admin.remove", Op: authz.OpPlatformAdmin, Errors: []int{409}, handler: s.removeAdmin},
-		{Method: "GET", Path: "/api/v1/platform/mode", Summary: "Read admin-only mode", Rules: "P4", Response: modeBody{}, Status: 200, Op: authz.OpPlatformAdmin, handler: s.getMode},
-		{Method: "PUT", Path: "/api/v1/platform/mode", Summary: "Switch admin-only mode", Rules: "P4", Request: modeBody{}, Response: modeBody{}, Status: 200, Audit: "platform.mode", Op: authz.OpPlatformAdmin, handler: s.setMode},
-		{Method: "POST", Path: "/api/v1/robots", Summary: "Create a robot and its first token", Rules: "ID3", Request: robotRequest{}, Response: mintResponse{}, Status: 201, Audit: "robot.create", Op: authz.OpPlatformAdmin, Secret: true, Errors: []int{409}, handler: s.createRobot},
-		{Method: "GET", Path: "/api/v1/robots", Summary: "List robots", Rules: "ID3", Response: robotsResponse{}, Status: 200, Op: authz.OpPlatformAdmin, handler: s.listRobots},
-		{Method: "DELETE", Path: "/api/v1/robots/:name", Summary: "Delete a robot, its tokens and relationships", Rules: "ID3", Response: subjectResponse{}, Status: 200, Audit: "robot.delete", Op: authz.OpPlatformAdmin, Errors: []int{404, 409}, handler: s.deleteRobot},
+		{Method: "POST", Path: "/api/v1/activate", Summary: "Activate the platform with its first admin", Rules: "P1", Public: true, Request: client.ActivateRequest{}, Response: client.ActivateResponse{}, Status: 201, Audit: "platform.activate", Op: authz.OpPublic, Secret: true, Errors: []failure{errActivated, errUnavailable}, handler: s.activate},
+		{Method: "POST", Path: "/api/v1/deactivate", Summary: "Delete every relationship, token and admin", Rules: "P3", Request: client.DeactivateRequest{}, Response: client.StatusResponse{}, Status: 200, Audit: "platform.deactivate", Op: authz.OpPlatformAdmin, handler: s.deactivate},
+		{Method: "GET", Path: "/api/v1/platform/admins", Summary: "List platform admins", Rules: "P2", Response: client.AdminsResponse{}, Status: 200, Op: authz.OpPlatformAdmin, handler: s.listAdmins},
+		{Method: "PUT", Path: "/api/v1/platform/admins/:subject", Summary: "Appoint a platform admin", Rules: "P2", Response: client.SubjectResponse{}, Status: 200, Audit: "platform.admin.add", Op: authz.OpPlatformAdmin, Errors: []failure{errNotFound}, handler: s.addAdmin},
+		{Method: "DELETE", Path: "/api/v1/platform/admins/:subject", Summary: "Remove a platform admin (never the last)", Rules: "P2", Response: client.SubjectResponse{}, Status: 200, Audit: "platform.admin.remove", Op: authz.OpPlatformAdmin, Errors: []failure{errNotFound, errLastAdmin}, handler: s.removeAdmin},
+		{Method: "GET", Path: "/api/v1/platform/mode", Summary: "Read admin-only mode", Rules: "P4", Response: client.ModeBody{}, Status: 200, Op: authz.OpPlatformAdmin, handler: s.getMode},
+		{Method: "PUT", Path: "/api/v1/platform/mode", Summary: "Switch admin-only mode", Rules: "P4", Request: client.ModeBody{}, Response: client.ModeBody{}, Status: 200, Audit: "platform.mode", Op: authz.OpPlatformAdmin, handler: s.setMode},
+		{Method: "POST", Path: "/api/v1/robots", Summary: "Create a robot and its first token", Rules: "ID3", Request: client.RobotRequest{}, Response: client.MintResponse{}, Status: 201, Audit: "robot.create", Op: authz.OpPlatformAdmin, Secret: true, Errors: []failure{errExists}, handler: s.createRobot},
+		{Method: "GET", Path: "/api/v1/robots", Summary: "List robots", Rules: "ID3", Response: client.RobotsResponse{}, Status: 200, Op: authz.OpPlatformAdmin, handler: s.listRobots},
+		{Method: "DELETE", Path: "/api/v1/robots/:name", Summary: "Delete a robot, its tokens and relationships", Rules: "ID3", Response: client.SubjectResponse{}, Status: 200, Audit: "robot.delete", Op: authz.OpPlatformAdmin, Errors: []failure{errNotFound, errLastAdmin}, handler: s.deleteRobot},
 
 		// Login (T1, T2).
-		{Method: "GET", Path: "/api/v1/auth/issuers", Summary: "The OIDC issuers people can log in through", Rules: "T1", Public: true, Response: issuersResponse{}, Status: 200, Op: authz.OpPublic, handler: s.listIssuers},
-		{Method: "GET", Path: "/api/v1/auth/login", Summary: "Start a browser login (authorization code + PKCE): redirects to the issuer", Rules: "T1", Public: true, Query: []string{"issuer"}, Status: 302, Op: authz.OpPublic, handler: s.loginBrowser},
-		{Method: "GET", Path: "/api/v1/auth/callback", Summary: "The issuer's redirect: finishes a browser login, or shows the code to copy", Rules: "T1", Public: true, Query: []string{"state", "code", "mode", "error"}, Response: loginResponse{}, Status: 200, Audit: "login.browser", Op: authz.OpPublic, Secret: true, handler: s.loginCallback},
-		{Method: "POST", Path: "/api/v1/auth/device", Summary: "Start a terminal login (device code, or copy the code)", Rules: "T1", Public: true, Request: issuerRequest{}, Response: deviceResponse{}, Status: 200, Op: authz.OpPublic, handler: s.loginDevice},
-		{Method: "POST", Path: "/api/v1/auth/device/token", Summary: "Finish a terminal login: poll, or send the copied code", Rules: "T1", Public: true, Request: deviceTokenRequest{}, Response: loginResponse{}, Status: 200, Audit: "login.terminal", Op: authz.OpPublic, Secret: true, handler: s.loginDeviceToken},
-		{Method: "POST", Path: "/api/v1/auth/exchange", Summary: "Exchange a trusted issuer's ID token for a Gatehouse token", Rules: "T2", Public: true, Request: exchangeRequest{}, Response: loginResponse{}, Status: 200, Audit: "login.exchange", Op: authz.OpPublic, Secret: true, handler: s.exchange},
-		{Method: "POST", Path: "/api/v1/auth/refresh", Summary: "Refresh a session: a new token and a rotated refresh token", Rules: "T1", Public: true, Request: refreshRequest{}, Response: loginResponse{}, Status: 200, Audit: "login.refresh", Op: authz.OpPublic, Secret: true, handler: s.refresh},
-		{Method: "POST", Path: "/api/v1/auth/logout", Summary: "Log out: revoke the session and the token making the request", Rules: "T1", Request: logoutRequest{}, Response: statusResponse{}, Status: 200, Audit: "logout", Op: authz.OpSelf, handler: s.logout},
+		{Method: "GET", Path: "/api/v1/auth/issuers", Summary: "The OIDC issuers people can log in through", Rules: "T1", Public: true, Response: client.IssuersResponse{}, Status: 200, Op: authz.OpPublic, handler: s.listIssuers},
+		{Method: "GET", Path: "/api/v1/auth/login", Summary: "Start a browser login (authorization code + PKCE): redirects to the issuer", Rules: "T1", Public: true, Query: []string{"issuer"}, Status: 302, Op: authz.OpPublic, Errors: []failure{errNoLogin, errIssuer}, handler: s.loginBrowser},
+		{Method: "GET", Path: "/api/v1/auth/callback", Summary: "The issuer's redirect: finishes a browser login, or shows the code to copy", Rules: "T1", Public: true, Query: []string{"state", "code", "mode", "error"}, Response: client.LoginResponse{}, Status: 200, Audit: "login.browser", Op: authz.OpPublic, Secret: true, Errors: []failure{errNoLogin, errLoginRefused, errLoginLimited, errIssuer}, handler: s.loginCallback},
+		{Method: "POST", Path: "/api/v1/auth/device", Summary: "Start a terminal login (device code, or copy the code)", Rules: "T1", Public: true, Request: client.IssuerRequest{}, Response: client.DeviceResponse{}, Status: 200, Op: authz.OpPublic, Errors: []failure{errNoLogin, errLoginLimited, errIssuer}, handler: s.loginDevice},
+		{Method: "POST", Path: "/api/v1/auth/device/token", Summary: "Finish a terminal login: poll, or send the copied code", Rules: "T1", Public: true, Request: client.DeviceTokenRequest{}, Response: client.LoginResponse{}, Status: 200, Audit: "login.terminal", Op: authz.OpPublic, Secret: true, Errors: []failure{errNoLogin, errLoginRefused, errLoginLimited, errIssuer}, handler: s.loginDeviceToken},
+		{Method: "POST", Path: "/api/v1/auth/exchange", Summary: "Exchange a trusted issuer's ID token for a Gatehouse token", Rules: "T2", Public: true, Request: client.ExchangeRequest{}, Response: client.LoginResponse{}, Status: 200, Audit: "login.exchange", Op: authz.OpPublic, Secret: true, Errors: []failure{errNoLogin, errLoginRefused, errLoginLimited, errIssuer}, handler: s.exchange},
+		{Method: "POST", Path: "/api/v1/auth/refresh", Summary: "Refresh a session: a new token and a rotated refresh token", Rules: "T1", Public: true, Request: client.RefreshRequest{}, Response: client.LoginResponse{}, Status: 200, Audit: "login.refresh", Op: authz.OpPublic, Secret: true, Errors: []failure{errNoLogin, errLoginRefused, errLoginLimited, errIssuer}, handler: s.refresh},
+		{Method: "POST", Path: "/api/v1/auth/logout", Summary: "Log out: revoke the session and the token making the request", Rules: "T1", Request: client.LogoutRequest{}, Response: client.StatusResponse{}, Status: 200, Audit: "logout", Op: authz.OpSelf, Errors: []failure{errNotFound}, handler: s.logout},
 
 		// Tokens.
-		{Method: "GET", Path: "/api/v1/whoami", Summary: "The caller, its orgs and token", Rules: "ID6", Response: whoamiResponse{}, Status: 200, Op: authz.OpSelf, handler: s.whoami},
-		{Method: "POST", Path: "/api/v1/tokens", Summary: "Mint a token for oneself, or (platform admins) for any subject", Rules: "T3 T4", Request: mintRequest{}, Response: mintResponse{}, Status: 201, Audit: "token.mint", Op: authz.OpTokenMint, Secret: true, Description: "A derived token never outlives its parent, the token making the request: expires_at is capped at the parent's expiry and capped:true says so; revoking, deleting or expiring the parent refuses it. Tokens with admin power (owner a platform or org admin, grants allowing administration) live at most the admin lifetime. A scoped token needs the manage function on token to mint, list or revoke tokens.", Errors: []int{404}, handler: s.mintToken},
-		{Method: "GET", Path: "/api/v1/tokens", Summary: "List one's own tokens (no secrets)", Rules: "T3", Response: tokensResponse{}, Status: 200, Op: authz.OpTokenList, Description: "A scoped token needs the manage function on token.", handler: s.listTokens},
-		{Method: "DELETE", Path: "/api/v1/tokens/:id", Summary: "Revoke a token", Rules: "T3", Response: revokeResponse{}, Status: 200, Audit: "token.revoke", Op: authz.OpTokenRevoke, Description: "A scoped token needs the manage function on token. Revoking a token refuses every token minted from it.", Errors: []int{404}, handler: s.revokeToken},
+		{Method: "GET", Path: "/api/v1/whoami", Summary: "The caller, its orgs and token", Rules: "ID6", Response: client.WhoamiResponse{}, Status: 200, Op: authz.OpSelf, handler: s.whoami},
+		{Method: "POST", Path: "/api/v1/tokens", Summary: "Mint a token for oneself, or (platform admins) for any subject", Rules: "T3 T4", Request: client.MintRequest{}, Response: client.MintResponse{}, Status: 201, Audit: "token.mint", Op: authz.OpTokenMint, Secret: true, Description: "A derived token never outlives its parent, the token making the request: expires_at is capped at the parent's expiry and capped:true says so; revoking, deleting or expiring the parent refuses it. Tokens with admin power (owner a platform or org admin, grants allowing administration) live at most the admin lifetime. A scoped token needs the manage function on token to mint, list or revoke tokens.", Errors: []failure{errNotFound}, handler: s.mintToken},
+		{Method: "GET", Path: "/api/v1/tokens", Summary: "List one's own tokens (no secrets)", Rules: "T3", Response: client.TokensResponse{}, Status: 200, Op: authz.OpTokenList, Description: "A scoped token needs the manage function on token.", handler: s.listTokens},
+		{Method: "DELETE", Path: "/api/v1/tokens/:id", Summary: "Revoke a token", Rules: "T3", Response: client.RevokeResponse{}, Status: 200, Audit: "token.revoke", Op: authz.OpTokenRevoke, Description: "A scoped token needs the manage function on token. Revoking a token refuses every token minted from it.", Errors: []failure{errNotFound}, handler: s.revokeToken},
 
 		// Orgs, members, teams, API keys (O1-O4, ID2).
-		{Method: "POST", Path: "/api/v1/orgs", Summary: "Create an org (platform admins)", Rules: "O1", Request: orgRequest{}, Response: orgBody{}, Status: 201, Audit: "org.create", Op: authz.OpOrgCreate, Errors: []int{409}, handler: s.createOrg},
-		{Method: "GET", Path: "/api/v1/orgs", Summary: "List the orgs the caller can see", Rules: "O1", Response: orgsResponse{}, Status: 200, Op: authz.OpOrgList, handler: s.listOrgs},
-		{Method: "GET", Path: "/api/v1/orgs/:org", Summary: "Get an org", Rules: "O1", Response: orgBody{}, Status: 200, Op: authz.OpOrgRead, Errors: []int{404}, handler: s.getOrg},
-		{Method: "PATCH", Path: "/api/v1/orgs/:org", Summary: "Switch repo access between members and acl_only", Rules: "O2", Request: orgPatch{}, Response: orgBody{}, Status: 200, Audit: "org.update", Op: authz.OpOrgManage, Errors: []int{404}, handler: s.patchOrg},
-		{Method: "DELETE", Path: "/api/v1/orgs/:org", Summary: "Delete an org without repos", Rules: "O1", Response: deletedResponse{}, Status: 200, Audit: "org.delete", Op: authz.OpOrgManage, Errors: []int{404, 409}, handler: s.deleteOrg},
-		{Method: "GET", Path: "/api/v1/orgs/:org/members", Summary: "List members and admins", Rules: "O3", Response: membersResponse{}, Status: 200, Op: authz.OpOrgRead, Errors: []int{404}, handler: s.listMembers},
-		{Method: "PUT", Path: "/api/v1/orgs/:org/members/:email", Summary: "Add a person by email or change their role", Rules: "O3 ID1", Request: roleBody{}, Response: orgs.Member{}, Status: 200, Audit: "org.member.set", Op: authz.OpOrgManage, Errors: []int{404, 409}, handler: s.setMember},
-		{Method: "DELETE", Path: "/api/v1/orgs/:org/members/:email", Summary: "Remove a person from the org", Rules: "O3", Response: deletedResponse{}, Status: 200, Audit: "org.member.remove", Op: authz.OpOrgManage, Errors: []int{404, 409}, handler: s.removeMember},
-		{Method: "GET", Path: "/api/v1/orgs/:org/teams", Summary: "List teams", Rules: "O4", Response: teamsResponse{}, Status: 200, Op: authz.OpTeamRead, Errors: []int{404}, handler: s.listTeams},
-		{Method: "PUT", Path: "/api/v1/orgs/:org/teams/:team", Summary: "Create a team", Rules: "O4", Response: teamResponse{}, Status: 200, Audit: "team.create", Op: authz.OpTeamManage, Errors: []int{404, 409}, handler: s.putTeam},
-		{Method: "DELETE", Path: "/api/v1/orgs/:org/teams/:team", Summary: "Delete a team and its grants", Rules: "O4", Response: deletedResponse{}, Status: 200, Audit: "team.delete", Op: authz.OpTeamManage, Errors: []int{404}, handler: s.deleteTeam},
-		{Method: "PUT", Path: "/api/v1/orgs/:org/teams/:team/members/*subject", Summary: "Add a member (a user, robot, service account or team) to a team", Rules: "O4", Response: subjectResponse{}, Status: 200, Audit: "team.member.add", Op: authz.OpTeamManage, Errors: []int{404, 409}, handler: s.putTeamMember},
-		{Method: "DELETE", Path: "/api/v1/orgs/:org/teams/:team/members/*subject", Summary: "Remove a member from a team", Rules: "O4", Response: deletedResponse{}, Status: 200, Audit: "team.member.remove", Op: authz.OpTeamManage, Errors: []int{404}, handler: s.deleteTeamMember},
-		{Method: "POST", Path: "/api/v1/orgs/:org/api-keys", Summary: "Create an API key (service account) and its token, shown once", Rules: "ID2", Request: apiKeyRequest{}, Response: orgs.NewKey{}, Status: 201, Audit: "api_key.create", Op: authz.OpAPIKeyManage, Secret: true, Description: "The key is known by its id: a new key with an old name revives nothing minted from the old one.", Errors: []int{404, 409}, handler: s.createAPIKey},
-		{Method: "GET", Path: "/api/v1/orgs/:org/api-keys", Summary: "List API keys (metadata only)", Rules: "ID2", Response: apiKeysResponse{}, Status: 200, Op: authz.OpAPIKeyManage, Errors: []int{404}, handler: s.listAPIKeys},
-		{Method: "DELETE", Path: "/api/v1/orgs/:org/api-keys/:name", Summary: "Delete an API key; refused at once", Rules: "ID2", Response: deletedResponse{}, Status: 200, Audit: "api_key.delete", Op: authz.OpAPIKeyManage, Description: "Refuses the key and every token minted from it at once.", Errors: []int{404}, handler: s.deleteAPIKey},
-		{Method: "GET", Path: "/api/v1/audit", Summary: "Read the audit log", Rules: "AU1", Query: []string{"org", "actor", "since", "limit"}, Response: auditResponse{}, Status: 200, Op: authz.OpAuditRead, handler: s.listAudit},
+		{Method: "POST", Path: "/api/v1/orgs", Summary: "Create an org (platform admins)", Rules: "O1", Request: client.OrgRequest{}, Response: client.Org{}, Status: 201, Audit: "org.create", Op: authz.OpOrgCreate, Errors: []failure{errExists}, handler: s.createOrg},
+		{Method: "GET", Path: "/api/v1/orgs", Summary: "List the orgs the caller can see", Rules: "O1", Response: client.OrgsResponse{}, Status: 200, Op: authz.OpOrgList, handler: s.listOrgs},
+		{Method: "GET", Path: "/api/v1/orgs/:org", Summary: "Get an org", Rules: "O1", Response: client.Org{}, Status: 200, Op: authz.OpOrgRead, Errors: []failure{errNotFound}, handler: s.getOrg},
+		{Method: "PATCH", Path: "/api/v1/orgs/:org", Summary: "Switch repo access between members and acl_only", Rules: "O2", Request: client.OrgPatch{}, Response: client.Org{}, Status: 200, Audit: "org.update", Op: authz.OpOrgManage, Errors: []failure{errNotFound}, handler: s.patchOrg},
+		{Method: "DELETE", Path: "/api/v1/orgs/:org", Summary: "Delete an org without repos", Rules: "O1", Response: client.DeletedResponse{}, Status: 200, Audit: "org.delete", Op: authz.OpOrgManage, Errors: []failure{errNotFound, errInUse}, handler: s.deleteOrg},
+		{Method: "GET", Path: "/api/v1/orgs/:org/members", Summary: "List members and admins", Rules: "O3", Response: client.MembersResponse{}, Status: 200, Op: authz.OpOrgRead, Errors: []failure{errNotFound}, handler: s.listMembers},
+		{Method: "PUT", Path: "/api/v1/orgs/:org/members/:email", Summary: "Add a person by email or change their role", Rules: "O3 ID1", Request: client.RoleBody{}, Response: client.Member{}, Status: 200, Audit: "org.member.set", Op: authz.OpOrgManage, Errors: []failure{errNotFound, errLastAdmin}, handler: s.setMember},
+		{Method: "DELETE", Path: "/api/v1/orgs/:org/members/:email", Summary: "Remove a person from the org", Rules: "O3", Response: client.DeletedResponse{}, Status: 200, Audit: "org.member.remove", Op: authz.OpOrgManage, Errors: []failure{errNotFound, errLastAdmin}, handler: s.removeMember},
+		{Method: "GET", Path: "/api/v1/orgs/:org/teams", Summary: "List teams", Rules: "O4", Response: client.TeamsResponse{}, Status: 200, Op: authz.OpTeamRead, Errors: []failure{errNotFound}, handler: s.listTeams},
+		{Method: "PUT", Path: "/api/v1/orgs/:org/teams/:team", Summary: "Create a team", Rules: "O4", Response: client.TeamResponse{}, Status: 200, Audit: "team.create", Op: authz.OpTeamManage, Errors: []failure{errNotFound}, handler: s.putTeam},
+		{Method: "DELETE", Path: "/api/v1/orgs/:org/teams/:team", Summary: "Delete a team and its grants", Rules: "O4", Response: client.DeletedResponse{}, Status: 200, Audit: "team.delete", Op: authz.OpTeamManage, Errors: []failure{errNotFound, errLastAdmin}, handler: s.deleteTeam},
+		{Method: "PUT", Path: "/api/v1/orgs/:org/teams/:team/members/*subject", Summary: "Add a member (a user, robot, service account or team) to a team", Rules: "O4", Response: client.SubjectResponse{}, Status: 200, Audit: "team.member.add", Op: authz.OpTeamManage, Errors: []failure{errNotFound, errTeamCycle}, handler: s.putTeamMember},
+		{Method: "DELETE", Path: "/api/v1/orgs/:org/teams/:team/members/*subject", Summary: "Remove a member from a team", Rules: "O4", Response: client.DeletedResponse{}, Status: 200, Audit: "team.member.remove", Op: authz.OpTeamManage, Errors: []failure{errNotFound}, handler: s.deleteTeamMember},
+		{Method: "POST", Path: "/api/v1/orgs/:org/api-keys", Summary: "Create an API key (service account) and its token, shown once", Rules: "ID2", Request: client.APIKeyRequest{}, Response: client.NewAPIKey{}, Status: 201, Audit: "api_key.create", Op: authz.OpAPIKeyManage, Secret: true, Description: "The key is known by its id: a new key with an old name revives nothing minted from the old one.", Errors: []failure{errNotFound, errExists}, handler: s.createAPIKey},
+		{Method: "GET", Path: "/api/v1/orgs/:org/api-keys", Summary: "List API keys (metadata only)", Rules: "ID2", Response: client.APIKeysResponse{}, Status: 200, Op: authz.OpAPIKeyManage, Errors: []failure{errNotFound}, handler: s.listAPIKeys},
+		{Method: "DELETE", Path: "/api/v1/orgs/:org/api-keys/:name", Summary: "Delete an API key; refused at once", Rules: "ID2", Response: client.DeletedResponse{}, Status: 200, Audit: "api_key.delete", Op: authz.OpAPIKeyManage, Description: "Refuses the key and every token minted from it at once.", Errors: []failure{errNotFound, errLastAdmin}, handler: s.deleteAPIKey},
+		{Method: "GET", Path: "/api/v1/audit", Summary: "Read the audit log", Rules: "AU1", Query: []string{"org", "actor", "since", "limit"}, Response: client.AuditResponse{}, Status: 200, Op: authz.OpAuditRead, Errors: []failure{errNotFound}, handler: s.listAudit},
 
 		// Checks (C1, C2).
-		{Method: "POST", Path: "/api/v1/check", Summary: "Check one permission", Rules: "C1", Request: checkRequest{}, Response: checkResponse{}, Status: 200, Op: authz.OpCheck, Description: "permission is one of the resource type's permissions (read, write, delete, manage_acl, manage, create_repo, super_admin); internal relations of the schema are refused with 400.", handler: s.check},
-		{Method: "POST", Path: "/api/v1/check/bulk", Summary: "Check many permissions", Rules: "C2", Request: bulkRequest{}, Response: bulkResponse{}, Status: 200, Op: authz.OpCheck, handler: s.checkBulk},
-		{Method: "POST", Path: "/api/v1/lookup/resources", Summary: "Which resources can a subject reach", Rules: "C2", Request: lookupResourcesRequest{}, Response: lookupResourcesResponse{}, Status: 200, Op: authz.OpCheck, handler: s.lookupResources},
-		{Method: "POST", Path: "/api/v1/lookup/subjects", Summary: "Which subjects hold a permission", Rules: "C2", Request: lookupSubjectsRequest{}, Response: lookupSubjectsResponse{}, Status: 200, Op: authz.OpCheck, handler: s.lookupSubjects},
-		{Method: "POST", Path: "/api/v1/explain", Summary: "Why a subject holds a permission", Rules: "C2", Request: checkRequest{}, Response: explainResponse{}, Status: 200, Op: authz.OpCheck, handler: s.explain},
+		{Method: "POST", Path: "/api/v1/check", Summary: "Check one permission", Rules: "C1", Request: client.CheckRequest{}, Response: client.CheckResponse{}, Status: 200, Op: authz.OpCheck, Description: "permission is one of the resource type's permissions (read, write, delete, manage_acl, manage, create_repo, super_admin); internal relations of the schema are refused with 400.", handler: s.check},
+		{Method: "POST", Path: "/api/v1/check/bulk", Summary: "Check many permissions", Rules: "C2", Request: client.BulkRequest{}, Response: client.BulkResponse{}, Status: 200, Op: authz.OpCheck, handler: s.checkBulk},
+		{Method: "POST", Path: "/api/v1/lookup/resources", Summary: "Which resources can a subject reach", Rules: "C2", Request: client.LookupResourcesRequest{}, Response: client.LookupResourcesResponse{}, Status: 200, Op: authz.OpCheck, handler: s.lookupResources},
+		{Method: "POST", Path: "/api/v1/lookup/subjects", Summary: "Which subjects hold a permission", Rules: "C2", Request: client.LookupSubjectsRequest{}, Response: client.LookupSubjectsResponse{}, Status: 200, Op: authz.OpCheck, handler: s.lookupSubjects},
+		{Method: "POST", Path: "/api/v1/explain", Summary: "Why a subject holds a permission", Rules: "C2", Request: client.CheckRequest{}, Response: client.ExplainResponse{}, Status: 200, Op: authz.OpCheck, handler: s.explain},
 
 		// Relationships and schema (A1, A2).
-		{Method: "GET", Path: "/api/v1/relationships", Summary: "Read relationships", Rules: "A1", Query: []string{"resource", "relation", "subject"}, Response: relationshipsResponse{}, Status: 200, Op: authz.OpRelationshipRead, handler: s.readRelationships},
-		{Method: "POST", Path: "/api/v1/relationships", Summary: "Write and delete relationships atomically, with preconditions", Rules: "A1", Request: writeRequest{}, Response: writeResponse{}, Status: 200, Audit: "relationship.write", Op: authz.OpRelationshipWrite, Errors: []int{409}, handler: s.writeRelationships},
+		{Method: "GET", Path: "/api/v1/relationships", Summary: "Read relationships", Rules: "A1", Query: []string{"resource", "relation", "subject"}, Response: client.RelationshipsResponse{}, Status: 200, Op: authz.OpRelationshipRead, handler: s.readRelationships},
+		{Method: "POST", Path: "/api/v1/relationships", Summary: "Write and delete relationships atomically, with preconditions", Rules: "A1", Request: client.WriteRequest{}, Response: client.WriteResponse{}, Status: 200, Audit: "relationship.write", Op: authz.OpRelationshipWrite, Errors: []failure{errPrecondition, errLastAdmin, errTeamCycle, errBucketInUse, errAgentLink}, handler: s.writeRelationships},
 		{Method: "GET", Path: "/api/v1/relationships/export", Summary: "Export every relationship as NDJSON", Rules: "A1", Status: 200, Produces: "application/x-ndjson", Op: authz.OpRelationshipRead, handler: s.exportRelationships},
-		{Method: "POST", Path: "/api/v1/relationships/import", Summary: "Import NDJSON relationships (idempotent)", Rules: "A1", Response: importResponse{}, Status: 200, Audit: "relationship.import", Op: authz.OpRelationshipWrite, Errors: []int{409}, handler: s.importRelationships},
-		{Method: "GET", Path: "/api/v1/schema", Summary: "The policy schema in force", Rules: "A2", Response: schemaResponse{}, Status: 200, Op: authz.OpSchemaRead, handler: s.getSchema},
-		{Method: "POST", Path: "/api/v1/schema/validate", Summary: "Validate a schema or a validation file", Rules: "A2", Request: validateRequest{}, Response: validateResponse{}, Status: 200, Op: authz.OpSchemaRead, handler: s.validateSchema},
+		{Method: "POST", Path: "/api/v1/relationships/import", Summary: "Import NDJSON relationships (idempotent)", Rules: "A1", Response: client.ImportResponse{}, Status: 200, Audit: "relationship.import", Op: authz.OpRelationshipWrite, Description: "One {\"relationship\":\"...\"} per line; every error names the line of the body it is about (field \"line N\", or details.field for bucket_in_use), the guard's refusals included.", Errors: []failure{errTeamCycle, errBucketInUse, errAgentLink}, handler: s.importRelationships},
+		{Method: "GET", Path: "/api/v1/schema", Summary: "The policy schema in force", Rules: "A2", Response: client.SchemaResponse{}, Status: 200, Op: authz.OpSchemaRead, handler: s.getSchema},
+		{Method: "POST", Path: "/api/v1/schema/validate", Summary: "Validate a schema or a validation file", Rules: "A2", Request: client.ValidateRequest{}, Response: client.ValidateResponse{}, Status: 200, Op: authz.OpSchemaRead, handler: s.validateSchema},
 	}
 }
 
@@ -230,22 +233,22 @@ func (s *server) ready(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), readyTimeout)
 	defer cancel()
 	if err := s.Engine.Ready(ctx); err != nil {
-		c.JSON(http.StatusServiceUnavailable, statusResponse{Status: "unavailable"})
+		c.JSON(http.StatusServiceUnavailable, client.StatusResponse{Status: "unavailable"})
 		return
 	}
 	if s.DatabaseReady != nil {
 		if err := s.DatabaseReady(ctx); err != nil {
-			c.JSON(http.StatusServiceUnavailable, statusResponse{Status: "unavailable"})
+			c.JSON(http.StatusServiceUnavailable, client.StatusResponse{Status: "unavailable"})
 			return
 		}
 	}
-	c.JSON(http.StatusOK, statusResponse{Status: "ok"})
+	c.JSON(http.StatusOK, client.StatusResponse{Status: "ok"})
 }
 
-func ping(c *gin.Context) { c.JSON(http.StatusOK, statusResponse{Status: "ok"}) }
+func ping(c *gin.Context) { c.JSON(http.StatusOK, client.StatusResponse{Status: "ok"}) }
 
 func (s *server) version(c *gin.Context) {
-	c.JSON(http.StatusOK, versionResponse{Version: s.Version})
+	c.JSON(http.StatusOK, client.VersionResponse{Version: s.Version})
 }
 
 // pathParam returns a path parameter without surrounding slashes.

@@ -3,48 +3,16 @@ package api
 import (
 	"net/http"
 	"slices"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/relations"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
-
-type whoamiToken struct {
-	ID        string    `json:"id"`
-	ExpiresAt time.Time `json:"expires_at"`
-	Scoped    bool      `json:"scoped"`
-	Role      string    `json:"role,omitempty"`
-	ParentID  string    `json:"parent_id,omitempty"` // the token that minted this one
-}
-
-type whoamiResponse struct {
-	Subject       string      `json:"subject"`
-	Orgs          []string    `json:"orgs"`
-	PlatformAdmin bool        `json:"platform_admin"`
-	Token         whoamiToken `json:"token"`
-}
-
-type mintRequest struct {
-	Subject string         `json:"subject,omitempty"`
-	Role    string         `json:"role,omitempty"`
-	Grants  []tokens.Grant `json:"grants,omitempty"`
-	TTL     Duration       `json:"ttl,omitempty"` // capped at the caller's token's expiry
-
-}
-
-type tokensResponse struct {
-	Tokens []tokens.Info `json:"tokens"`
-}
-
-type revokeResponse struct {
-	ID      string `json:"id"`
-	Revoked bool   `json:"revoked"`
-}
 
 func (s *server) whoami(c *gin.Context) {
 	p := principal(c)
@@ -60,8 +28,8 @@ func (s *server) whoami(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	out := whoamiResponse{Subject: p.Subject, Orgs: []string{}, PlatformAdmin: admin,
-		Token: whoamiToken{ID: p.TokenID, ExpiresAt: p.ExpiresAt, Scoped: p.Scoped(), Role: p.Role, ParentID: p.ParentID}}
+	out := client.WhoamiResponse{Subject: p.Subject, Orgs: []string{}, PlatformAdmin: admin,
+		Token: client.WhoamiToken{ID: p.TokenID, ExpiresAt: p.ExpiresAt, Scoped: p.Scoped(), Role: p.Role, ParentID: p.ParentID}}
 	for _, o := range orgs {
 		if authz.Visible(p, o.ID) {
 			out.Orgs = append(out.Orgs, o.ID)
@@ -72,8 +40,8 @@ func (s *server) whoami(c *gin.Context) {
 }
 
 // parseMint validates a mint request's own fields: the subject, and role or grants.
-func (s *server) parseMint(c *gin.Context, req mintRequest) (authz.MintInput, error) {
-	in := authz.MintInput{Role: req.Role, Grants: req.Grants, TTL: req.TTL.D()}
+func (s *server) parseMint(c *gin.Context, req client.MintRequest) (authz.MintInput, error) {
+	in := authz.MintInput{Role: req.Role, Grants: toGrants(req.Grants), TTL: req.TTL.D()}
 	if req.Subject != "" {
 		sub, err := identity.ParseSubject("subject", req.Subject)
 		if err != nil {
@@ -103,7 +71,7 @@ func (s *server) parseMint(c *gin.Context, req mintRequest) (authz.MintInput, er
 }
 
 func (s *server) mintToken(c *gin.Context) {
-	var req mintRequest
+	var req client.MintRequest
 	if !bind(c, &req) {
 		return
 	}
@@ -135,7 +103,7 @@ func (s *server) listTokens(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, tokensResponse{Tokens: list})
+	c.JSON(http.StatusOK, client.TokensResponse{Tokens: toTokenInfos(list)})
 }
 
 func (s *server) revokeToken(c *gin.Context) {
@@ -151,5 +119,5 @@ func (s *server) revokeToken(c *gin.Context) {
 	}
 	logger(c).Info("token revoked", "token_id", id)
 	auditTarget(c, "token:"+id, "")
-	c.JSON(http.StatusOK, revokeResponse{ID: id, Revoked: true})
+	c.JSON(http.StatusOK, client.RevokeResponse{ID: id, Revoked: true})
 }

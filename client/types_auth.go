@@ -64,6 +64,7 @@ type WhoamiToken struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	Scoped    bool      `json:"scoped"`
 	Role      string    `json:"role,omitempty"`
+	ParentID  string    `json:"parent_id,omitempty"` // the token that minted this one
 }
 
 // WhoamiResponse is the caller, its orgs and its token (ID6).

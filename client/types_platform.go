@@ -120,6 +120,9 @@ type MintResponse struct {
 	Subject   string    `json:"subject"`
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// Capped: ExpiresAt was cut to the expiry of the token that minted this one (a
+	// derived token never outlives its parent).
+	Capped bool `json:"capped"`
 }
 
 // AuditEvent is one entry of the audit log (AU1).
