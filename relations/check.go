@@ -8,6 +8,8 @@ import (
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/grpc/status"
+
+	"github.com/gatehouse-dev/gatehouse/schema"
 )
 
 // checkRequest builds the SpiceDB request of req; st is the view of revisions it is
@@ -30,7 +32,7 @@ func checkRequest(req CheckRequest, st *revState) (*v1.CheckPermissionRequest, e
 	return &v1.CheckPermissionRequest{
 		Consistency: consistencyAt(req.Consistency, st),
 		Resource:    res,
-		Permission:  req.Permission,
+		Permission:  schema.SubjectPermission(req.Resource.Type, req.Permission, req.Subject.Type),
 		Subject:     sub,
 	}, nil
 }
@@ -156,7 +158,7 @@ func (e *spiceEngine) LookupResources(ctx context.Context, subject Subject, perm
 	stream, err := e.perms.LookupResources(ctx, &v1.LookupResourcesRequest{
 		Consistency:        e.consistency(c),
 		ResourceObjectType: rt,
-		Permission:         permission,
+		Permission:         schema.SubjectPermission(resourceType, permission, subject.Type),
 		Subject:            sub,
 	})
 	if err != nil {
@@ -202,7 +204,7 @@ func (e *spiceEngine) LookupSubjects(ctx context.Context, resource Object, permi
 	stream, err := e.perms.LookupSubjects(ctx, &v1.LookupSubjectsRequest{
 		Consistency:       e.consistency(c),
 		Resource:          res,
-		Permission:        permission,
+		Permission:        schema.SubjectPermission(resource.Type, permission, subjectType),
 		SubjectObjectType: st,
 	})
 	if err != nil {
