@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -16,23 +17,55 @@ import (
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
-// failingStore fails CreateToken on demand: the crash between an API key's relationships
-// and its token.
+var errInjected = errors.New("injected failure")
+
+// failingStore fails, on demand, one method of the transactions run through it: a
+// failure in the middle of a change to several records.
 type failingStore struct {
 	store.Store
-	failTokens bool
+	failIn string // "CreateToken" or "CreateAPIKey"; "" fails nothing
 }
 
-func (f *failingStore) CreateToken(ctx context.Context, t store.Token) error {
-	if f.failTokens {
-		return errors.New("injected failure")
+func (f *failingStore) WithTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	return f.Store.WithTx(ctx, func(tx store.Tx) error { return fn(failingTx{Tx: tx, failIn: f.failIn}) })
+}
+
+type failingTx struct {
+	store.Tx
+	failIn string
+}
+
+func (t failingTx) CreateToken(ctx context.Context, tok store.Token) error {
+	if t.failIn == "CreateToken" {
+		return errInjected
 	}
-	return f.Store.CreateToken(ctx, t)
+	return t.Tx.CreateToken(ctx, tok)
+}
+
+func (t failingTx) CreateAPIKey(ctx context.Context, k store.APIKey) error {
+	if t.failIn == "CreateAPIKey" {
+		return errInjected
+	}
+	return t.Tx.CreateAPIKey(ctx, k)
+}
+
+// failingEngine fails relationship writes on demand: SpiceDB down after the store
+// transaction committed.
+type failingEngine struct {
+	relations.Engine
+	failWrites bool
+}
+
+func (e *failingEngine) Write(ctx context.Context, u []relations.Update, p []relations.Precondition) (string, error) {
+	if e.failWrites {
+		return "", errInjected
+	}
+	return e.Engine.Write(ctx, u, p)
 }
 
 type fixture struct {
 	ctx  context.Context
-	rel  relations.Engine
+	rel  *failingEngine
 	st   *failingStore
 	tok  *tokens.Service
 	orgs *Service
@@ -47,7 +80,7 @@ func newFixture(t *testing.T) *fixture {
 	require.NoError(t, engine.WriteSchema(ctx, schema.Text))
 	st := &failingStore{Store: store.NewMemory()}
 	// Every write goes through the guard, as in the server (O2, O4).
-	rel := guard.New(engine, st)
+	rel := &failingEngine{Engine: guard.New(engine, st)}
 	tok := tokens.NewService(st, tokens.DefaultConfig())
 	_, err = platform.New(rel, tok, st).Activate(ctx, "robot:admin", 0)
 	require.NoError(t, err)
@@ -177,33 +210,74 @@ func TestAPIKeys(t *testing.T) {
 	require.False(t, f.can(t, orgObj("acme"), "read", "sa:etl@acme"))
 }
 
-// A failure between the relationships and the token leaves nothing usable, and nothing
-// dangling once the failed call (or, after a crash, Reconcile) has cleaned up.
+// ID2, issue 8.3: a failure in the middle of an API key's creation leaves nothing: no key
+// row, no token, no grant, whether the store transaction fails at its first or its last
+// write or the SpiceDB write after it fails; and the key can be created afterwards.
 func TestAPIKeyCreationFailureLeavesNothing(t *testing.T) {
 	f := newFixture(t)
 	_, err := f.orgs.Create(f.ctx, "robot:admin", "acme")
 	require.NoError(t, err)
-
-	f.st.failTokens = true
+	nothing := func(what string) {
+		t.Helper()
+		require.False(t, f.can(t, orgObj("acme"), schema.PermRead, "sa:etl@acme"), "%s: no grant survives", what)
+		keys, err := f.orgs.APIKeys(f.ctx, "acme")
+		require.NoError(t, err)
+		require.Empty(t, keys, "%s: no key row", what)
+		toks, err := f.st.ListTokens(f.ctx, "sa:etl@acme")
+		require.NoError(t, err)
+		require.Empty(t, toks, "%s: no token", what)
+	}
+	for _, step := range []string{"CreateToken", "CreateAPIKey"} {
+		f.st.failIn = step
+		_, err = f.orgs.CreateAPIKey(f.ctx, "robot:admin", "acme", "etl", 0, RoleAdmin)
+		require.ErrorIs(t, err, errInjected)
+		f.st.failIn = ""
+		nothing(step)
+	}
+	f.rel.failWrites = true
 	_, err = f.orgs.CreateAPIKey(f.ctx, "robot:admin", "acme", "etl", 0, RoleAdmin)
-	require.Error(t, err)
-	f.st.failTokens = false
-	require.False(t, f.can(t, orgObj("acme"), "manage", "sa:etl@acme"), "no grant survives")
-	keys, err := f.orgs.APIKeys(f.ctx, "acme")
-	require.NoError(t, err)
-	require.Empty(t, keys)
+	require.ErrorIs(t, err, errInjected)
+	f.rel.failWrites = false
+	nothing("role write")
 
-	// A crash at the same point skips the undo: simulate its leftovers, then reconcile.
-	require.NoError(t, f.st.CreateAPIKey(f.ctx, store.APIKey{Org: "acme", Name: "ghost", TokenID: "nosuchtoken", Role: RoleAdmin}))
-	_, err = f.rel.Write(f.ctx, []relations.Update{touch(rel(orgObj("acme"), RoleAdmin, sub(saObj("acme", "ghost"), "")))}, nil)
+	k, err := f.orgs.CreateAPIKey(f.ctx, "robot:admin", "acme", "etl", 0, RoleAdmin)
 	require.NoError(t, err)
+	_, err = f.tok.Verify(f.ctx, k.Token)
+	require.NoError(t, err)
+}
+
+// A crash skips the clean-up of a failed creation; Reconcile removes what it can leave: a
+// key stored without its role (its secret was never shown), a key without its token
+// (left by older versions) and a role without a key. A key younger than the grace may be
+// a creation in flight on another replica and stays.
+func TestReconcileRemovesCrashLeftovers(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.orgs.Create(f.ctx, "robot:admin", "acme")
+	require.NoError(t, err)
+	storeKey := func(name string, created time.Time) string {
+		t.Helper()
+		_, rec, err := f.tok.Prepare(tokens.MintRequest{Subject: saObj("acme", name).String(), Kind: kindAPIKey, TTL: time.Hour})
+		require.NoError(t, err)
+		require.NoError(t, f.st.CreateToken(f.ctx, rec))
+		require.NoError(t, f.st.CreateAPIKey(f.ctx, store.APIKey{Org: "acme", Name: name, TokenID: rec.ID, Role: RoleMember, CreatedAt: created}))
+		return rec.ID
+	}
+	orphan := storeKey("orphan", time.Now().Add(-2*reconcileGrace))
+	storeKey("young", time.Now())
+	require.NoError(t, f.st.CreateAPIKey(f.ctx, store.APIKey{Org: "acme", Name: "ghost", TokenID: "nosuchtoken", Role: RoleAdmin}))
+	_, err = f.rel.Write(f.ctx, []relations.Update{touch(rel(orgObj("acme"), schema.RelAdmin, sub(saObj("acme", "ghost"), "")))}, nil)
+	require.NoError(t, err)
+
 	n, err := f.orgs.Reconcile(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, 2, n)
-	require.False(t, f.can(t, orgObj("acme"), "manage", "sa:ghost@acme"))
-	keys, err = f.orgs.APIKeys(f.ctx, "acme")
+	require.Equal(t, 3, n, "the orphan key, the ghost key and the ghost's role")
+	require.False(t, f.can(t, orgObj("acme"), schema.PermManage, "sa:ghost@acme"))
+	_, err = f.st.GetToken(f.ctx, orphan)
+	require.ErrorIs(t, err, store.ErrNotFound, "the orphan's token goes with it")
+	keys, err := f.orgs.APIKeys(f.ctx, "acme")
 	require.NoError(t, err)
-	require.Empty(t, keys)
+	require.Len(t, keys, 1)
+	require.Equal(t, "young", keys[0].Name)
 }
 
 // O2, O4: the org's last admin stays, whichever act would remove it, and nothing of the
