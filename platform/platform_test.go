@@ -19,7 +19,8 @@ import (
 type fixture struct {
 	ctx  context.Context
 	raw  relations.Engine
-	rel  relations.Engine // guarded, as in the server
+	rel  *failingEngine // guarded, as in the server
+	st   *failingStore
 	tok  *tokens.Service
 	plat *platform.Service
 }
@@ -31,10 +32,10 @@ func newFixture(t *testing.T) *fixture {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = raw.Close() })
 	require.NoError(t, raw.WriteSchema(ctx, schema.Text))
-	st := store.NewMemory()
-	rel := guard.New(raw, st)
+	st := &failingStore{Store: store.NewMemory()}
+	rel := &failingEngine{Engine: guard.New(raw, st)}
 	tok := tokens.NewService(st, tokens.DefaultConfig())
-	return &fixture{ctx: ctx, raw: raw, rel: rel, tok: tok, plat: platform.New(rel, tok, st)}
+	return &fixture{ctx: ctx, raw: raw, rel: rel, st: st, tok: tok, plat: platform.New(rel, tok, st)}
 }
 
 func code(t *testing.T, err error) string {
