@@ -96,7 +96,7 @@ func (f *fixture) can(t *testing.T, resource relations.Object, perm, subject str
 	return res.Allowed
 }
 
-var raw = relations.Object{Type: "repo", ID: "acme/raw"}
+var raw = relations.Object{Type: schema.TypeRepo, ID: "acme/raw"}
 
 func TestMembersAndModes(t *testing.T) {
 	f := newFixture(t)
@@ -104,19 +104,19 @@ func TestMembersAndModes(t *testing.T) {
 	require.NoError(t, err)
 	_, err = f.orgs.Create(f.ctx, "robot:admin", "acme")
 	require.Equal(t, apperr.Conflict, apperr.KindOf(err), "O1: names are unique")
-	_, err = f.rel.Write(f.ctx, []relations.Update{touch(rel(raw, "org", sub(orgObj("acme"), "")))}, nil)
+	_, err = f.rel.Write(f.ctx, []relations.Update{touch(rel(raw, schema.RelOrg, sub(orgObj("acme"), "")))}, nil)
 	require.NoError(t, err)
 
 	// O3, ID1: added by email before any login, case-insensitively; effective at once.
 	m, err := f.orgs.SetMember(f.ctx, "acme", "Bob@Example.com", RoleMember)
 	require.NoError(t, err)
 	require.Equal(t, "user:bob@example.com", m.Subject)
-	require.True(t, f.can(t, raw, "write", "user:bob@example.com"), "O2: members write every repo by default")
-	require.False(t, f.can(t, orgObj("acme"), "manage", "user:bob@example.com"))
+	require.True(t, f.can(t, raw, schema.PermWrite, "user:bob@example.com"), "O2: members write every repo by default")
+	require.False(t, f.can(t, orgObj("acme"), schema.PermManage, "user:bob@example.com"))
 
 	_, err = f.orgs.SetMember(f.ctx, "acme", "bob@example.com", RoleAdmin)
 	require.NoError(t, err)
-	require.True(t, f.can(t, orgObj("acme"), "manage", "user:bob@example.com"), "O3: role changed")
+	require.True(t, f.can(t, orgObj("acme"), schema.PermManage, "user:bob@example.com"), "O3: role changed")
 	members, err := f.orgs.Members(f.ctx, "acme")
 	require.NoError(t, err)
 	require.Equal(t, []Member{{Subject: "user:bob@example.com", Role: RoleAdmin}}, members, "one role at a time")
@@ -125,7 +125,7 @@ func TestMembersAndModes(t *testing.T) {
 	require.NoError(t, err)
 	_, err = f.orgs.SetMember(f.ctx, "acme", "carol@example.com", RoleMember)
 	require.NoError(t, err)
-	require.False(t, f.can(t, raw, "read", "user:carol@example.com"), "O2: acl_only")
+	require.False(t, f.can(t, raw, schema.PermRead, "user:carol@example.com"), "O2: acl_only")
 	_, err = f.orgs.SetRepoAccess(f.ctx, "acme", "open")
 	require.Equal(t, apperr.Invalid, apperr.KindOf(err))
 
@@ -134,7 +134,7 @@ func TestMembersAndModes(t *testing.T) {
 	_, err = f.orgs.SetMember(f.ctx, "acme", "carol@example.com", RoleAdmin)
 	require.NoError(t, err)
 	require.NoError(t, f.orgs.RemoveMember(f.ctx, "acme", "BOB@example.com"))
-	require.False(t, f.can(t, orgObj("acme"), "manage", "user:bob@example.com"), "O3: removal effective at the next check")
+	require.False(t, f.can(t, orgObj("acme"), schema.PermManage, "user:bob@example.com"), "O3: removal effective at the next check")
 	require.Equal(t, apperr.NotFound, apperr.KindOf(f.orgs.RemoveMember(f.ctx, "acme", "bob@example.com")))
 
 	_, err = f.orgs.SetMember(f.ctx, "nope", "x@example.com", RoleMember)
@@ -162,11 +162,11 @@ func TestNestedTeams(t *testing.T) {
 	_, err = f.orgs.AddTeamMember(f.ctx, "acme", "interns", "user:ivy@example.com")
 	require.NoError(t, err)
 	_, err = f.rel.Write(f.ctx, []relations.Update{
-		touch(rel(raw, "org", sub(orgObj("acme"), ""))),
-		touch(rel(raw, "writer", sub(teamObj("acme", "data"), "member"))),
+		touch(rel(raw, schema.RelOrg, sub(orgObj("acme"), ""))),
+		touch(rel(raw, schema.RelWriter, sub(teamObj("acme", "data"), schema.RelMember))),
 	}, nil)
 	require.NoError(t, err)
-	require.True(t, f.can(t, raw, "write", "user:ivy@example.com"), "O4: members of nested teams inherit the role")
+	require.True(t, f.can(t, raw, schema.PermWrite, "user:ivy@example.com"), "O4: members of nested teams inherit the role")
 
 	_, err = f.orgs.AddTeamMember(f.ctx, "acme", "data", "pipeline:acme/p")
 	require.Equal(t, apperr.Invalid, apperr.KindOf(err), "PL4")
@@ -174,7 +174,7 @@ func TestNestedTeams(t *testing.T) {
 	require.Equal(t, apperr.NotFound, apperr.KindOf(err))
 
 	require.NoError(t, f.orgs.DeleteTeam(f.ctx, "acme", "interns"))
-	require.False(t, f.can(t, raw, "write", "user:ivy@example.com"), "deleting a team removes what it granted")
+	require.False(t, f.can(t, raw, schema.PermWrite, "user:ivy@example.com"), "deleting a team removes what it granted")
 	teams, err := f.orgs.Teams(f.ctx, "acme")
 	require.NoError(t, err)
 	require.Equal(t, []string{"data"}, teams)
@@ -193,7 +193,7 @@ func TestAPIKeys(t *testing.T) {
 	p, err := f.tok.Verify(f.ctx, k.Token)
 	require.NoError(t, err)
 	require.Equal(t, "sa:etl@acme", p.Subject)
-	require.True(t, f.can(t, orgObj("acme"), "read", "sa:etl@acme"))
+	require.True(t, f.can(t, orgObj("acme"), schema.PermRead, "sa:etl@acme"))
 
 	_, err = f.orgs.CreateAPIKey(f.ctx, "robot:admin", "acme", "etl", 0, "")
 	require.Equal(t, apperr.Conflict, apperr.KindOf(err))
@@ -207,7 +207,7 @@ func TestAPIKeys(t *testing.T) {
 	require.NoError(t, f.orgs.DeleteAPIKey(f.ctx, "acme", "etl"))
 	_, err = f.tok.Verify(f.ctx, k.Token)
 	require.Equal(t, apperr.Unauthenticated, apperr.KindOf(err), "ID2: a deleted key is refused at once")
-	require.False(t, f.can(t, orgObj("acme"), "read", "sa:etl@acme"))
+	require.False(t, f.can(t, orgObj("acme"), schema.PermRead, "sa:etl@acme"))
 }
 
 // ID2, issue 8.3: a failure in the middle of an API key's creation leaves nothing: no key
@@ -294,17 +294,17 @@ func TestO2O4GuardedActs(t *testing.T) {
 	require.Equal(t, apperr.Conflict, apperr.KindOf(err))
 	_, err = f.tok.Verify(f.ctx, k.Token)
 	require.NoError(t, err, "nothing of the refused deletion was applied")
-	require.True(t, f.can(t, orgObj("acme"), "manage", "sa:ops@acme"))
+	require.True(t, f.can(t, orgObj("acme"), schema.PermManage, "sa:ops@acme"))
 
 	// A team as the last admin: deleting the team is refused before anything is deleted.
 	require.NoError(t, f.orgs.CreateTeam(f.ctx, "acme", "leads"))
 	_, err = f.orgs.AddTeamMember(f.ctx, "acme", "leads", "user:lee@example.com")
 	require.NoError(t, err)
-	_, err = f.rel.Write(f.ctx, []relations.Update{touch(rel(orgObj("acme"), RoleAdmin, sub(teamObj("acme", "leads"), "member")))}, nil)
+	_, err = f.rel.Write(f.ctx, []relations.Update{touch(rel(orgObj("acme"), schema.RelAdmin, sub(teamObj("acme", "leads"), schema.RelMember)))}, nil)
 	require.NoError(t, err)
 	require.NoError(t, f.orgs.DeleteAPIKey(f.ctx, "acme", "ops"), "the team remains admin")
 	require.Equal(t, apperr.Conflict, apperr.KindOf(f.orgs.DeleteTeam(f.ctx, "acme", "leads")))
-	require.True(t, f.can(t, orgObj("acme"), "manage", "user:lee@example.com"))
+	require.True(t, f.can(t, orgObj("acme"), schema.PermManage, "user:lee@example.com"))
 
 	// O4: cycles of any length are refused.
 	require.NoError(t, f.orgs.CreateTeam(f.ctx, "acme", "a"))
@@ -323,5 +323,5 @@ func TestO2O4GuardedActs(t *testing.T) {
 
 	// Deleting the org takes its last admin with it.
 	require.NoError(t, f.orgs.Delete(f.ctx, "acme"))
-	require.False(t, f.can(t, orgObj("acme"), "manage", "user:lee@example.com"))
+	require.False(t, f.can(t, orgObj("acme"), schema.PermManage, "user:lee@example.com"))
 }
