@@ -240,7 +240,10 @@ func (s *Service) undoActivation(ctx context.Context, sub relations.Subject, w a
 // Deactivate deletes every relationship, token and robot, then the activation record:
 // a blank slate (P3). It is the one path allowed to remove the last admins (through
 // guard.Deactivating); the record goes last, so an interrupted deactivation leaves a
-// platform that is still activated, never one open to anonymous activation.
+// platform that is still activated, never one open to anonymous activation. Its two
+// store writes (Reset, each all or nothing, and the record) are apart on purpose, with
+// the SpiceDB deletions, which no store transaction can hold, between them; running it
+// again finishes an interrupted one.
 func (s *Service) Deactivate(ctx context.Context, resourceTypes []string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
