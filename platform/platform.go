@@ -241,7 +241,7 @@ func (s *Service) undoActivation(ctx context.Context, sub relations.Subject, w a
 // a blank slate (P3). It is the one path allowed to remove the last admins (through
 // guard.Deactivating); the record goes last, so an interrupted deactivation leaves a
 // platform that is still activated, never one open to anonymous activation. Its two
-// store writes (Reset, each all or nothing, and the record) are apart on purpose, with
+// store writes (Reset, all or nothing in itself, and clearing the record) stay apart, with
 // the SpiceDB deletions, which no store transaction can hold, between them; running it
 // again finishes an interrupted one.
 func (s *Service) Deactivate(ctx context.Context, resourceTypes []string) error {
