@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/guard"
@@ -18,7 +17,7 @@ import (
 // kindAPIKey is the token kind of an API key's token.
 const kindAPIKey = "api_key"
 
-// reconcileGrace is how old a key without its org role must be before Reconcile takes it
+// reconcileGrace is how old a key without relationships must be before Reconcile takes it
 // for a leftover: a younger one may be a creation in flight on another replica.
 const reconcileGrace = time.Minute
 
@@ -57,7 +56,7 @@ type NewKey struct {
 // in SpiceDB, which cannot join the transaction; nothing is usable before it, since the
 // token's secret is shown only after this last step. If the role cannot be written, the
 // key and its token are deleted again (one store call); after a crash in between,
-// Reconcile removes the key left without its role.
+// Reconcile removes the key left without any relationship.
 func (s *Service) CreateAPIKey(ctx context.Context, actor, org, name string, lifetime time.Duration, role string) (NewKey, error) {
 	if err := checkName("name", name); err != nil {
 		return NewKey{}, err
@@ -170,14 +169,15 @@ func (s *Service) DeleteAPIKey(ctx context.Context, org, name string) error {
 	return relations.DeleteSubject(ctx, s.rel, saObj(org, name))
 }
 
-// Reconcile removes what an interrupted API-key creation or deletion left behind: keys
-// without their org role (a crash between the store transaction and the role's write;
-// the secret was never shown) once older than reconcileGrace, keys whose token is
-// missing, and service-account relationships without a key. It is safe to run at every
-// start.
+// Reconcile removes what an interrupted API-key creation, API-key deletion or org
+// deletion left behind: keys without any relationship once older than reconcileGrace (a
+// crash between the store transaction and the role's write, whose secret was never
+// shown, or between removing a key's relationships and its row: either way a key that
+// grants nothing), keys whose token is missing (left by older versions), and
+// service-account relationships without a key. It is safe to run at every start.
 func (s *Service) Reconcile(ctx context.Context) (removed int, err error) {
 	// Relationships first: a key stored after this read is younger than the grace, and
-	// a role read here belongs to a key the listing below sees.
+	// a relationship read here belongs to a key the listing below sees.
 	var rels []relations.Relationship
 	for _, rt := range schema.SubjectHolders {
 		rs, err := s.rel.Read(ctx, relations.Filter{ResourceType: rt, SubjectType: schema.TypeServiceAccount}, relations.Consistency{Full: true})
@@ -186,7 +186,11 @@ func (s *Service) Reconcile(ctx context.Context) (removed int, err error) {
 		}
 		rels = append(rels, rs...)
 	}
-	known, removed, err := s.reconcileKeys(ctx, withRole(rels))
+	granted := map[string]bool{}
+	for _, r := range rels {
+		granted[r.Subject.ID] = true
+	}
+	known, removed, err := s.reconcileKeys(ctx, granted)
 	if err != nil {
 		return removed, err
 	}
@@ -204,21 +208,10 @@ func (s *Service) Reconcile(ctx context.Context) (removed int, err error) {
 	return removed, nil
 }
 
-// withRole returns the service accounts that rels give a role in their own org.
-func withRole(rels []relations.Relationship) map[string]bool {
-	out := map[string]bool{}
-	for _, r := range rels {
-		if r.Resource.Type == schema.TypeOrg && (r.Relation == schema.RelAdmin || r.Relation == schema.RelMember) &&
-			strings.HasSuffix(r.Subject.ID, "@"+r.Resource.ID) {
-			out[r.Subject.ID] = true
-		}
-	}
-	return out
-}
-
 // reconcileKeys deletes the keys whose token is missing, and those older than
-// reconcileGrace without a role, and returns the service accounts of the others.
-func (s *Service) reconcileKeys(ctx context.Context, roles map[string]bool) (known map[string]bool, removed int, err error) {
+// reconcileGrace whose service account is not granted anything, and returns the service
+// accounts of the others.
+func (s *Service) reconcileKeys(ctx context.Context, granted map[string]bool) (known map[string]bool, removed int, err error) {
 	orgs, err := s.store.ListOrgs(ctx)
 	if err != nil {
 		return nil, 0, err
@@ -236,7 +229,7 @@ func (s *Service) reconcileKeys(ctx context.Context, roles map[string]bool) (kno
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return nil, removed, err
 			}
-			if err == nil && (roles[id] || now.Sub(k.CreatedAt) < reconcileGrace) {
+			if err == nil && (granted[id] || now.Sub(k.CreatedAt) < reconcileGrace) {
 				known[id] = true
 				continue
 			}

@@ -103,8 +103,10 @@ func (s *Service) Get(ctx context.Context, name string) (store.Org, error) {
 	return o, err
 }
 
-// Create creates an org open to its members (O1, O2). The row is written first and the
-// relationships second; if they fail the row is removed again.
+// Create creates an org open to its members (O1, O2). The row, one record and the gate
+// for a unique name, is written first and the relationships second: SpiceDB cannot join
+// a store transaction, and an org row without relationships grants nothing. If they
+// fail the row is removed again.
 func (s *Service) Create(ctx context.Context, actor, name string) (store.Org, error) {
 	if err := checkName("name", name); err != nil {
 		return store.Org{}, err

@@ -246,10 +246,11 @@ func TestAPIKeyCreationFailureLeavesNothing(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// A crash skips the clean-up of a failed creation; Reconcile removes what it can leave: a
-// key stored without its role (its secret was never shown), a key without its token
-// (left by older versions) and a role without a key. A key younger than the grace may be
-// a creation in flight on another replica and stays.
+// ID2: a crash skips the clean-up of a failed creation; Reconcile removes what it can
+// leave: a key stored without its role (its secret was never shown), a key without its
+// token (left by older versions) and a role without a key. A key younger than the grace
+// may be a creation in flight on another replica and stays, and so does an old key
+// granted something other than an org role.
 func TestReconcileRemovesCrashLeftovers(t *testing.T) {
 	f := newFixture(t)
 	_, err := f.orgs.Create(f.ctx, "robot:admin", "acme")
@@ -264,6 +265,10 @@ func TestReconcileRemovesCrashLeftovers(t *testing.T) {
 	}
 	orphan := storeKey("orphan", time.Now().Add(-2*reconcileGrace))
 	storeKey("young", time.Now())
+	storeKey("teamed", time.Now().Add(-2*reconcileGrace))
+	require.NoError(t, f.orgs.CreateTeam(f.ctx, "acme", "ops"))
+	_, err = f.orgs.AddTeamMember(f.ctx, "acme", "ops", "sa:teamed@acme")
+	require.NoError(t, err)
 	require.NoError(t, f.st.CreateAPIKey(f.ctx, store.APIKey{Org: "acme", Name: "ghost", TokenID: "nosuchtoken", Role: RoleAdmin}))
 	_, err = f.rel.Write(f.ctx, []relations.Update{touch(rel(orgObj("acme"), schema.RelAdmin, sub(saObj("acme", "ghost"), "")))}, nil)
 	require.NoError(t, err)
@@ -276,8 +281,9 @@ func TestReconcileRemovesCrashLeftovers(t *testing.T) {
 	require.ErrorIs(t, err, store.ErrNotFound, "the orphan's token goes with it")
 	keys, err := f.orgs.APIKeys(f.ctx, "acme")
 	require.NoError(t, err)
-	require.Len(t, keys, 1)
-	require.Equal(t, "young", keys[0].Name)
+	require.Len(t, keys, 2)
+	require.Equal(t, "teamed", keys[0].Name)
+	require.Equal(t, "young", keys[1].Name)
 }
 
 // O2, O4: the org's last admin stays, whichever act would remove it, and nothing of the
