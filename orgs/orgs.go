@@ -1,7 +1,9 @@
 // Package orgs owns orgs (O1), their members and roles (O2, O3), teams (O4) and API
-// keys (ID2). An org is a row in the store and relationships in SpiceDB; every act that
-// touches both orders its writes so that a crash at any point leaves nothing usable, and
-// Reconcile removes what such a crash left behind.
+// keys (ID2). An org is a row in the store and relationships in SpiceDB. Changes to
+// several store records run in one store transaction (store.WithTx); SpiceDB cannot join
+// it, so every act that touches both orders the transaction and the SpiceDB write so that
+// a crash between them leaves nothing usable, and Reconcile removes what such a crash
+// left behind.
 //
 // Its relationship writes are expected to go through a guarded engine (package guard),
 // which refuses removing an org's last admin (O2, O3) and team cycles (O4) against every
@@ -11,7 +13,6 @@ package orgs
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -25,11 +26,26 @@ import (
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
-// Roles of org members (O2).
+// Roles of org members (O2), as the API names them. Each is written as the org relation
+// of the same name (roleRelation).
 const (
 	RoleMember = "member"
 	RoleAdmin  = "admin"
 )
+
+// roleRelation returns the org relation that grants role; "" for an unknown role.
+func roleRelation(role string) string {
+	switch role {
+	case RoleMember:
+		return schema.RelMember
+	case RoleAdmin:
+		return schema.RelAdmin
+	}
+	return ""
+}
+
+// orgRoles are the org roles with their relations, highest first.
+var orgRoles = []struct{ role, relation string }{{RoleAdmin, schema.RelAdmin}, {RoleMember, schema.RelMember}}
 
 // DefaultKeyLifetime is an API key's lifetime when none is asked (ID2).
 const DefaultKeyLifetime = 365 * 24 * time.Hour
@@ -48,7 +64,7 @@ func New(rel relations.Engine, st store.Store, tok *tokens.Service, domain strin
 	return &Service{rel: rel, store: st, tokens: tok, domain: domain, now: time.Now}
 }
 
-func orgObj(name string) relations.Object { return relations.Object{Type: "org", ID: name} }
+func orgObj(name string) relations.Object { return relations.Object{Type: schema.TypeOrg, ID: name} }
 
 func sub(o relations.Object, rel string) relations.Subject {
 	return relations.Subject{Object: o, Relation: rel}
@@ -87,8 +103,10 @@ func (s *Service) Get(ctx context.Context, name string) (store.Org, error) {
 	return o, err
 }
 
-// Create creates an org open to its members (O1, O2). The row is written first and the
-// relationships second; if they fail the row is removed again.
+// Create creates an org open to its members (O1, O2). The row, one record and the gate
+// for a unique name, is written first and the relationships second: SpiceDB cannot join
+// a store transaction, and an org row without relationships grants nothing. If they
+// fail the row is removed again.
 func (s *Service) Create(ctx context.Context, actor, name string) (store.Org, error) {
 	if err := checkName("name", name); err != nil {
 		return store.Org{}, err
@@ -101,8 +119,8 @@ func (s *Service) Create(ctx context.Context, actor, name string) (store.Org, er
 	}
 	org := orgObj(name)
 	_, err := s.rel.Write(ctx, []relations.Update{
-		touch(rel(org, "platform", sub(relations.Object{Type: "platform", ID: "root"}, ""))),
-		touch(rel(org, "repos_open_to", sub(org, ""))),
+		touch(rel(org, schema.RelPlatform, sub(relations.Object{Type: schema.TypePlatform, ID: schema.PlatformID}, ""))),
+		touch(rel(org, schema.RelReposOpenTo, sub(org, ""))),
 	}, nil)
 	if err != nil {
 		_ = s.store.DeleteOrg(ctx, name)
@@ -117,7 +135,7 @@ func (s *Service) List(ctx context.Context, caller relations.Subject, platformAd
 	if err != nil || platformAdmin {
 		return all, err
 	}
-	visible, err := s.rel.LookupResources(ctx, caller, "read", "org", relations.Consistency{})
+	visible, err := s.rel.LookupResources(ctx, caller, schema.PermRead, schema.TypeOrg, relations.Consistency{})
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +153,7 @@ func (s *Service) SetRepoAccess(ctx context.Context, name, mode string) (store.O
 		return o, err
 	}
 	org := orgObj(name)
-	link := rel(org, "repos_open_to", sub(org, ""))
+	link := rel(org, schema.RelReposOpenTo, sub(org, ""))
 	var u relations.Update
 	switch mode {
 	case store.RepoAccessMembers:
@@ -161,7 +179,7 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 		return err
 	}
 	ctx = guard.DeletingOrg(ctx, name)
-	repos, err := s.rel.Read(ctx, relations.Filter{ResourceType: "repo", Relation: "org", SubjectType: "org", SubjectID: name}, relations.Consistency{})
+	repos, err := s.rel.Read(ctx, relations.Filter{ResourceType: schema.TypeRepo, Relation: schema.RelOrg, SubjectType: schema.TypeOrg, SubjectID: name}, relations.Consistency{})
 	if err != nil {
 		return err
 	}
@@ -191,9 +209,9 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 		}
 	}
 	for _, f := range []relations.Filter{
-		{ResourceType: "org", ResourceID: name},
-		{ResourceType: "repo", SubjectType: "org", SubjectID: name},
-		{ResourceType: "team", SubjectType: "org", SubjectID: name},
+		{ResourceType: schema.TypeOrg, ResourceID: name},
+		{ResourceType: schema.TypeRepo, SubjectType: schema.TypeOrg, SubjectID: name},
+		{ResourceType: schema.TypeTeam, SubjectType: schema.TypeOrg, SubjectID: name},
 	} {
 		if _, err := s.rel.DeleteMatching(ctx, f); err != nil {
 			return err
@@ -221,10 +239,10 @@ func (s *Service) SetMember(ctx context.Context, org, email, role string) (Membe
 	if err != nil {
 		return Member{}, apperr.InvalidField("email", "%s", err)
 	}
-	other := RoleMember
+	relation, other := roleRelation(role), schema.RelMember
 	switch role {
 	case RoleMember:
-		other = RoleAdmin
+		other = schema.RelAdmin
 	case RoleAdmin:
 	default:
 		return Member{}, apperr.InvalidField("role", "must be %q or %q", RoleMember, RoleAdmin)
@@ -232,8 +250,8 @@ func (s *Service) SetMember(ctx context.Context, org, email, role string) (Membe
 	if _, err := s.store.UpsertUser(ctx, store.User{Email: e}); err != nil {
 		return Member{}, err
 	}
-	u := sub(relations.Object{Type: "user", ID: e}, "")
-	_, err = s.rel.Write(ctx, []relations.Update{touch(rel(orgObj(org), role, u)), del(rel(orgObj(org), other, u))}, nil)
+	u := sub(relations.Object{Type: schema.TypeUser, ID: e}, "")
+	_, err = s.rel.Write(ctx, []relations.Update{touch(rel(orgObj(org), relation, u)), del(rel(orgObj(org), other, u))}, nil)
 	return Member{Subject: u.String(), Role: role}, err
 }
 
@@ -248,11 +266,11 @@ func (s *Service) RemoveMember(ctx context.Context, org, email string) error {
 	if err != nil {
 		return err
 	}
-	u := sub(relations.Object{Type: "user", ID: e}, "")
+	u := sub(relations.Object{Type: schema.TypeUser, ID: e}, "")
 	if !slices.ContainsFunc(members, func(m Member) bool { return m.Subject == u.String() }) {
 		return notFound("%s is not a member of %s", u, org)
 	}
-	_, err = s.rel.Write(ctx, []relations.Update{del(rel(orgObj(org), RoleMember, u)), del(rel(orgObj(org), RoleAdmin, u))}, nil)
+	_, err = s.rel.Write(ctx, []relations.Update{del(rel(orgObj(org), schema.RelMember, u)), del(rel(orgObj(org), schema.RelAdmin, u))}, nil)
 	return err
 }
 
@@ -263,13 +281,13 @@ func (s *Service) Members(ctx context.Context, org string) ([]Member, error) {
 		return nil, err
 	}
 	var out []Member
-	for _, role := range []string{RoleAdmin, RoleMember} {
-		rels, err := s.rel.Read(ctx, relations.Filter{ResourceType: "org", ResourceID: org, Relation: role}, relations.Consistency{})
+	for _, r := range orgRoles {
+		rels, err := s.rel.Read(ctx, relations.Filter{ResourceType: schema.TypeOrg, ResourceID: org, Relation: r.relation}, relations.Consistency{})
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range rels {
-			out = append(out, Member{Subject: r.Subject.String(), Role: role})
+		for _, rl := range rels {
+			out = append(out, Member{Subject: rl.Subject.String(), Role: r.role})
 		}
 	}
 	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.Subject, b.Subject) })
@@ -279,7 +297,7 @@ func (s *Service) Members(ctx context.Context, org string) ([]Member, error) {
 // ---- teams (O4) ----
 
 func teamObj(org, team string) relations.Object {
-	return relations.Object{Type: "team", ID: org + "/" + team}
+	return relations.Object{Type: schema.TypeTeam, ID: org + "/" + team}
 }
 
 // CreateTeam creates a team in org; idempotent.
@@ -290,13 +308,13 @@ func (s *Service) CreateTeam(ctx context.Context, org, team string) error {
 	if _, err := s.Get(ctx, org); err != nil {
 		return err
 	}
-	_, err := s.rel.Write(ctx, []relations.Update{touch(rel(teamObj(org, team), "org", sub(orgObj(org), "")))}, nil)
+	_, err := s.rel.Write(ctx, []relations.Update{touch(rel(teamObj(org, team), schema.RelOrg, sub(orgObj(org), "")))}, nil)
 	return err
 }
 
 // Teams lists the teams of org.
 func (s *Service) Teams(ctx context.Context, org string) ([]string, error) {
-	rels, err := s.rel.Read(ctx, relations.Filter{ResourceType: "team", Relation: "org", SubjectType: "org", SubjectID: org}, relations.Consistency{})
+	rels, err := s.rel.Read(ctx, relations.Filter{ResourceType: schema.TypeTeam, Relation: schema.RelOrg, SubjectType: schema.TypeOrg, SubjectID: org}, relations.Consistency{})
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +347,7 @@ func (s *Service) DeleteTeam(ctx context.Context, org, team string) error {
 	if err := relations.DeleteSubject(ctx, s.rel, t); err != nil {
 		return err
 	}
-	_, err := s.rel.DeleteMatching(ctx, relations.Filter{ResourceType: "team", ResourceID: t.ID})
+	_, err := s.rel.DeleteMatching(ctx, relations.Filter{ResourceType: schema.TypeTeam, ResourceID: t.ID})
 	return err
 }
 
@@ -340,15 +358,15 @@ func teamMember(org, subject string) (relations.Subject, error) {
 		return m, err
 	}
 	switch m.Type {
-	case "user", "robot", "sa":
+	case schema.TypeUser, schema.TypeRobot, schema.TypeServiceAccount:
 		if m.Relation != "" {
 			return m, apperr.InvalidField("subject", "%s cannot have a relation", m.Type)
 		}
-	case "team":
+	case schema.TypeTeam:
 		if identity.OrgOf(m.Object) != org {
 			return m, apperr.InvalidField("subject", "a team can only contain teams of its own org")
 		}
-		m.Relation = "member"
+		m.Relation = schema.RelMember
 	default:
 		return m, apperr.InvalidField("subject", "team members are users, robots, service accounts or teams (PL4: never pipelines)")
 	}
@@ -365,7 +383,7 @@ func (s *Service) AddTeamMember(ctx context.Context, org, team, subject string) 
 	if err := s.teamExists(ctx, org, team); err != nil {
 		return "", err
 	}
-	_, err = s.rel.Write(ctx, []relations.Update{touch(rel(teamObj(org, team), "member", m))}, nil)
+	_, err = s.rel.Write(ctx, []relations.Update{touch(rel(teamObj(org, team), schema.RelMember, m))}, nil)
 	return m.String(), err
 }
 
@@ -378,175 +396,6 @@ func (s *Service) RemoveTeamMember(ctx context.Context, org, team, subject strin
 	if err := s.teamExists(ctx, org, team); err != nil {
 		return err
 	}
-	_, err = s.rel.Write(ctx, []relations.Update{del(rel(teamObj(org, team), "member", m))}, nil)
+	_, err = s.rel.Write(ctx, []relations.Update{del(rel(teamObj(org, team), schema.RelMember, m))}, nil)
 	return err
-}
-
-// ---- API keys (ID2) ----
-
-func saObj(org, name string) relations.Object {
-	return relations.Object{Type: "sa", ID: name + "@" + org}
-}
-
-// KeyInfo is an API key's metadata; the secret appears only in CreateAPIKey's answer.
-type KeyInfo struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Subject   string    `json:"subject"`
-	Account   string    `json:"service_account"`
-	Role      string    `json:"role"`
-	CreatedAt time.Time `json:"created_at"`
-	ExpiresAt time.Time `json:"expires_at"`
-	CreatedBy string    `json:"created_by"`
-}
-
-func (s *Service) info(k store.APIKey) KeyInfo {
-	return KeyInfo{ID: k.TokenID, Name: k.Name, Subject: saObj(k.Org, k.Name).String(),
-		Account: fmt.Sprintf("%s@%s.service.%s", k.Name, k.Org, s.domain), Role: k.Role,
-		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, CreatedBy: k.CreatedBy}
-}
-
-// NewKey is a created API key with its token, shown once.
-type NewKey struct {
-	KeyInfo
-	Token string `json:"token"`
-}
-
-// CreateAPIKey creates service account sa:<name>@<org> with an org role and its token.
-// Writes go row, relationships, token: the token is what makes the key usable, so a
-// crash before it leaves nothing usable, and Reconcile removes the rest.
-func (s *Service) CreateAPIKey(ctx context.Context, actor, org, name string, lifetime time.Duration, role string) (NewKey, error) {
-	if err := checkName("name", name); err != nil {
-		return NewKey{}, err
-	}
-	if role == "" {
-		role = RoleMember
-	}
-	if role != RoleMember && role != RoleAdmin {
-		return NewKey{}, apperr.InvalidField("role", "must be %q or %q", RoleMember, RoleAdmin)
-	}
-	if lifetime == 0 {
-		lifetime = DefaultKeyLifetime
-	}
-	if _, err := s.Get(ctx, org); err != nil {
-		return NewKey{}, err
-	}
-	sa := saObj(org, name)
-	m, rec, err := s.tokens.Prepare(tokens.MintRequest{Subject: sa.String(), Kind: "api_key", Role: role, TTL: lifetime})
-	if err != nil {
-		if ae := (*apperr.Error)(nil); errors.As(err, &ae) && ae.Field == "ttl" {
-			ae.Field = "lifetime"
-		}
-		return NewKey{}, err
-	}
-	k := store.APIKey{Org: org, Name: name, TokenID: m.ID, Role: role, CreatedAt: rec.CreatedAt, ExpiresAt: rec.ExpiresAt, CreatedBy: actor}
-	if err := s.store.CreateAPIKey(ctx, k); errors.Is(err, store.ErrExists) {
-		return NewKey{}, apperr.New(apperr.Conflict, "already_exists", "API key %q already exists in org %q", name, org)
-	} else if err != nil {
-		return NewKey{}, err
-	}
-	undo := func(cause error) (NewKey, error) {
-		_ = relations.DeleteSubject(guard.Undoing(ctx), s.rel, sa)
-		_ = s.store.DeleteAPIKey(ctx, org, name)
-		return NewKey{}, cause
-	}
-	if _, err := s.rel.Write(ctx, []relations.Update{touch(rel(orgObj(org), role, sub(sa, "")))}, nil); err != nil {
-		return undo(err)
-	}
-	if err := s.store.CreateToken(ctx, rec); err != nil {
-		return undo(err)
-	}
-	return NewKey{KeyInfo: s.info(k), Token: m.Token}, nil
-}
-
-// APIKeys lists an org's keys (metadata only).
-func (s *Service) APIKeys(ctx context.Context, org string) ([]KeyInfo, error) {
-	if _, err := s.Get(ctx, org); err != nil {
-		return nil, err
-	}
-	keys, err := s.store.ListAPIKeys(ctx, org)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]KeyInfo, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, s.info(k))
-	}
-	return out, nil
-}
-
-// DeleteAPIKey deletes a key. Its org role goes first, through the guard: refused (409
-// last_admin) when the key is the org's last admin (O2), before anything else changes.
-// Then its row and token, so it is refused at the very next request, then its other
-// relationships.
-func (s *Service) DeleteAPIKey(ctx context.Context, org, name string) error {
-	k, err := s.store.GetAPIKey(ctx, org, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("no API key %q in org %q", name, org)
-	}
-	if err != nil {
-		return err
-	}
-	sa := sub(saObj(org, name), "")
-	roles := []relations.Update{del(rel(orgObj(org), RoleAdmin, sa)), del(rel(orgObj(org), RoleMember, sa))}
-	if _, err := s.rel.Write(ctx, roles, nil); err != nil {
-		return err
-	}
-	err = s.store.DeleteAPIKey(ctx, org, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("no API key %q in org %q", name, org)
-	}
-	if err != nil {
-		// Give the key its role back: nothing is half-applied.
-		_, _ = s.rel.Write(ctx, []relations.Update{touch(rel(orgObj(org), k.Role, sa))}, nil)
-		return err
-	}
-	return relations.DeleteSubject(ctx, s.rel, saObj(org, name))
-}
-
-// Reconcile removes what an interrupted API-key creation or deletion left behind: keys
-// whose token was never stored, and service-account relationships without a key. It is
-// safe to run at every start.
-func (s *Service) Reconcile(ctx context.Context) (removed int, err error) {
-	orgs, err := s.store.ListOrgs(ctx)
-	if err != nil {
-		return 0, err
-	}
-	known := map[string]bool{}
-	for _, o := range orgs {
-		keys, err := s.store.ListAPIKeys(ctx, o.Name)
-		if err != nil {
-			return removed, err
-		}
-		for _, k := range keys {
-			if _, err := s.store.GetToken(ctx, k.TokenID); errors.Is(err, store.ErrNotFound) {
-				if err := s.store.DeleteAPIKey(ctx, k.Org, k.Name); err != nil && !errors.Is(err, store.ErrNotFound) {
-					return removed, err
-				}
-				removed++
-				continue
-			} else if err != nil {
-				return removed, err
-			}
-			known[saObj(k.Org, k.Name).ID] = true
-		}
-	}
-	for _, rt := range schema.SubjectHolders {
-		rels, err := s.rel.Read(ctx, relations.Filter{ResourceType: rt, SubjectType: "sa"}, relations.Consistency{Full: true})
-		if err != nil {
-			return removed, err
-		}
-		for _, r := range rels {
-			if known[r.Subject.ID] || r.Subject.ID == relations.Wildcard {
-				continue // a live key, or platform:root#unlocked@sa:* (P4), not a leftover
-			}
-			// A key-less service account can never act: even as an org's last admin
-			// it is a leftover, not an admin (guard.Undoing).
-			if _, err := s.rel.Write(guard.Undoing(ctx), []relations.Update{del(r)}, nil); err != nil {
-				return removed, err
-			}
-			removed++
-		}
-	}
-	return removed, nil
 }

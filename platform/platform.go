@@ -21,16 +21,23 @@ import (
 	"github.com/gatehouse-dev/gatehouse/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/schema"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
 // Root is the platform object.
-var Root = relations.Object{Type: "platform", ID: "root"}
+var Root = relations.Object{Type: schema.TypePlatform, ID: schema.PlatformID}
 
 // unlockedTypes are the subject types given the `unlocked` wildcard while the platform is
 // open; removing them is admin-only mode (P4).
-var unlockedTypes = []string{"user", "robot", "sa", "pipeline"}
+var unlockedTypes = []string{schema.TypeUser, schema.TypeRobot, schema.TypeServiceAccount, schema.TypePipeline}
+
+// Token kinds and the creator of the first admin robot, as the store records them.
+const (
+	kindRobot       = "robot"
+	activationActor = "activation"
+)
 
 // Service runs platform operations.
 type Service struct {
@@ -70,20 +77,26 @@ func (s *Service) LicenceExpired() bool {
 	return !s.licenceExpires.IsZero() && !s.now().Before(s.licenceExpires)
 }
 
+// adminType reports whether sub may be a platform admin: a robot or a user, without a
+// relation.
+func adminType(sub relations.Subject) bool {
+	return (sub.Type == schema.TypeRobot || sub.Type == schema.TypeUser) && sub.Relation == ""
+}
+
 func adminRel(sub relations.Subject) relations.Relationship {
-	return relations.Relationship{Resource: Root, Relation: "admin", Subject: sub}
+	return relations.Relationship{Resource: Root, Relation: schema.RelAdmin, Subject: sub}
 }
 
 func unlockedRels() []relations.Relationship {
 	out := make([]relations.Relationship, 0, len(unlockedTypes))
 	for _, t := range unlockedTypes {
-		out = append(out, relations.Relationship{Resource: Root, Relation: "unlocked",
-			Subject: relations.Subject{Object: relations.Object{Type: t, ID: "*"}}})
+		out = append(out, relations.Relationship{Resource: Root, Relation: schema.RelUnlocked,
+			Subject: relations.Subject{Object: relations.Object{Type: t, ID: relations.Wildcard}}})
 	}
 	return out
 }
 
-var adminFilter = relations.Filter{ResourceType: "platform", ResourceID: "root", Relation: "admin"}
+var adminFilter = relations.Filter{ResourceType: schema.TypePlatform, ResourceID: schema.PlatformID, Relation: schema.RelAdmin}
 
 // Activated reports whether the platform has been activated: the activation record in
 // the store, written once by Activate and cleared only by Deactivate (P1, P3). Removing
@@ -124,7 +137,7 @@ func (s *Service) Activate(ctx context.Context, initialAdmin string, ttl time.Du
 	if err != nil {
 		return Activation{}, err
 	}
-	if (sub.Type != "robot" && sub.Type != "user") || sub.Relation != "" {
+	if !adminType(sub) {
 		return Activation{}, apperr.InvalidField("initial_admin", "must be robot:<name> or user:<email>")
 	}
 	// The first admin's token lives as long as admin power may (24 h by default) unless
@@ -139,11 +152,15 @@ func (s *Service) Activate(ctx context.Context, initialAdmin string, ttl time.Du
 	if _, err := s.recordLegacy(ctx); err != nil {
 		return Activation{}, err
 	}
-	// The activation record is the one gate: written once, so of two activations, or an
-	// activation of an activated platform, only the first passes (P1).
-	if err := s.act.MarkActivated(ctx, s.now().UTC()); errors.Is(err, store.ErrExists) {
-		return Activation{}, apperr.New(apperr.Conflict, "already_activated", "the platform is already activated")
-	} else if err != nil {
+	// The store first, in one transaction: the activation record, the one gate (written
+	// once, so of two activations, or an activation of an activated platform, only the
+	// first passes, P1), with the admin robot and its token. SpiceDB cannot join that
+	// transaction, so the admin relationships come second, and nothing is usable until
+	// they are written: the token's secret is shown only then, and a platform with the
+	// record and no admin is closed, never open to a second anonymous activation. If the
+	// relationships fail, undoActivation takes the transaction back.
+	w, err := s.writeActivation(ctx, sub, ttl)
+	if err != nil {
 		return Activation{}, err
 	}
 	updates := []relations.Update{{Operation: relations.OpTouch, Relationship: adminRel(sub)}}
@@ -151,43 +168,82 @@ func (s *Service) Activate(ctx context.Context, initialAdmin string, ttl time.Du
 		updates = append(updates, relations.Update{Operation: relations.OpTouch, Relationship: r})
 	}
 	if _, err := s.rel.Write(ctx, updates, nil); err != nil {
-		return Activation{}, s.undoActivation(ctx, sub, err)
+		return Activation{}, s.undoActivation(ctx, sub, w, err)
 	}
 	s.forgetMode()
-	out := Activation{Subject: sub.String()}
-	if sub.Type != "robot" {
-		return out, nil
-	}
-	if err := s.store.CreateRobot(ctx, store.Robot{Name: sub.ID, CreatedAt: s.now().UTC(), CreatedBy: "activation"}); err != nil && !errors.Is(err, store.ErrExists) {
-		return Activation{}, s.undoActivation(ctx, sub, err)
-	}
-	m, err := s.tokens.Mint(ctx, tokens.MintRequest{Subject: out.Subject, Kind: "robot", TTL: ttl, AdminPower: true})
-	if err != nil {
-		return Activation{}, s.undoActivation(ctx, sub, err)
-	}
-	out.Token, out.ExpiresAt = m.Token, m.ExpiresAt
-	return out, nil
+	return Activation{Subject: sub.String(), Token: w.token.Token, ExpiresAt: w.token.ExpiresAt}, nil
 }
 
-// undoActivation removes what a failed activation wrote, the record last, so it can be
-// tried again. If the undo itself fails the record stays: the platform reads as activated
-// with no admin, which is closed, never open to a second anonymous activation.
-func (s *Service) undoActivation(ctx context.Context, sub relations.Subject, cause error) error {
+// activationWrite is what Activate's store transaction wrote.
+type activationWrite struct {
+	token        tokens.Minted // zero for a user admin
+	robotCreated bool          // false for a user, or a robot that already existed
+}
+
+// writeActivation runs Activate's store transaction: the activation record and, for a
+// robot admin, the robot (unless it exists) and its token, all or nothing.
+func (s *Service) writeActivation(ctx context.Context, sub relations.Subject, ttl time.Duration) (activationWrite, error) {
+	var w activationWrite
+	now := s.now().UTC()
+	err := s.store.WithTx(ctx, func(tx store.Tx) error {
+		w = activationWrite{} // fn may run again
+		if err := tx.MarkActivated(ctx, now); errors.Is(err, store.ErrExists) {
+			return apperr.New(apperr.Conflict, "already_activated", "the platform is already activated")
+		} else if err != nil {
+			return err
+		}
+		if sub.Type != schema.TypeRobot {
+			return nil
+		}
+		err := tx.CreateRobot(ctx, store.Robot{Name: sub.ID, CreatedAt: now, CreatedBy: activationActor})
+		if err != nil && !errors.Is(err, store.ErrExists) {
+			return err
+		}
+		w.robotCreated = err == nil
+		w.token, err = storeToken(ctx, s.tokens, tx, tokens.MintRequest{Subject: sub.String(), Kind: kindRobot, TTL: ttl, AdminPower: true})
+		return err
+	})
+	return w, err
+}
+
+// undoActivation takes back a failed activation: the relationships first, then, in one
+// transaction, the robot and token it created and the record, so it can be tried again.
+// If the undo itself fails the record stays: the platform reads as activated with no
+// admin, which is closed, never open to a second anonymous activation.
+func (s *Service) undoActivation(ctx context.Context, sub relations.Subject, w activationWrite, cause error) error {
 	ctx = guard.Undoing(ctx)
-	if _, err := s.rel.DeleteMatching(ctx, relations.Filter{ResourceType: "platform", ResourceID: "root"}); err != nil {
+	if _, err := s.rel.DeleteMatching(ctx, relations.Filter{ResourceType: schema.TypePlatform, ResourceID: schema.PlatformID}); err != nil {
 		return fmt.Errorf("activate %s: %w (and the undo failed: %v)", sub, cause, err)
 	}
-	if err := s.store.Reset(ctx); err != nil {
+	err := s.store.WithTx(ctx, func(tx store.Tx) error {
+		switch {
+		case w.robotCreated:
+			if err := tx.DeleteTokensOf(ctx, sub.String()); err != nil {
+				return err
+			}
+			if err := tx.DeleteRobot(ctx, sub.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		case w.token.ID != "":
+			if err := tx.RevokeToken(ctx, w.token.ID, s.now().UTC()); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		return tx.ClearActivated(ctx)
+	})
+	if err != nil {
 		return fmt.Errorf("activate %s: %w (and the undo failed: %v)", sub, cause, err)
 	}
-	_ = s.act.ClearActivated(ctx)
 	return fmt.Errorf("activate %s: %w", sub, cause)
 }
 
 // Deactivate deletes every relationship, token and robot, then the activation record:
 // a blank slate (P3). It is the one path allowed to remove the last admins (through
 // guard.Deactivating); the record goes last, so an interrupted deactivation leaves a
-// platform that is still activated, never one open to anonymous activation.
+// platform that is still activated, never one open to anonymous activation. Its two
+// store writes (Reset, all or nothing in itself, and clearing the record) stay apart, with
+// the SpiceDB deletions, which no store transaction can hold, between them; running it
+// again finishes an interrupted one.
 func (s *Service) Deactivate(ctx context.Context, resourceTypes []string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -207,7 +263,7 @@ func (s *Service) Deactivate(ctx context.Context, resourceTypes []string) error 
 
 // IsAdmin reports whether sub is a platform admin now.
 func (s *Service) IsAdmin(ctx context.Context, sub relations.Subject) (bool, error) {
-	res, err := s.rel.Check(ctx, relations.CheckRequest{Resource: Root, Permission: "super_admin", Subject: sub})
+	res, err := s.rel.Check(ctx, relations.CheckRequest{Resource: Root, Permission: schema.PermSuperAdmin, Subject: sub})
 	return res.Allowed, err
 }
 
@@ -231,10 +287,10 @@ func (s *Service) adminSubject(ctx context.Context, subject string) (relations.S
 	if err != nil {
 		return sub, err
 	}
-	if (sub.Type != "robot" && sub.Type != "user") || sub.Relation != "" {
+	if !adminType(sub) {
 		return sub, apperr.InvalidField("subject", "platform admins are robot:<name> or user:<email>")
 	}
-	if sub.Type == "robot" {
+	if sub.Type == schema.TypeRobot {
 		if _, err := s.store.GetRobot(ctx, sub.ID); errors.Is(err, store.ErrNotFound) {
 			return sub, apperr.New(apperr.NotFound, "not_found", "no robot %q", sub.ID)
 		} else if err != nil {
@@ -265,12 +321,12 @@ func (s *Service) RemoveAdmin(ctx context.Context, subject string) error {
 	if err != nil {
 		return err
 	}
-	if (sub.Type != "robot" && sub.Type != "user") || sub.Relation != "" {
+	if !adminType(sub) {
 		return apperr.New(apperr.NotFound, "not_found", "%s is not a platform admin", sub)
 	}
 	_, err = s.rel.Write(ctx, []relations.Update{{Operation: relations.OpDelete, Relationship: adminRel(sub)}},
-		[]relations.Precondition{{Filter: relations.Filter{ResourceType: "platform", ResourceID: "root", Relation: "admin",
-			SubjectType: sub.Type, SubjectID: sub.ID}, MustExist: true}})
+		[]relations.Precondition{{Filter: relations.Filter{ResourceType: schema.TypePlatform, ResourceID: schema.PlatformID,
+			Relation: schema.RelAdmin, SubjectType: sub.Type, SubjectID: sub.ID}, MustExist: true}})
 	if errors.Is(err, relations.ErrPrecondition) {
 		return apperr.New(apperr.NotFound, "not_found", "%s is not a platform admin", sub)
 	}
@@ -279,7 +335,7 @@ func (s *Service) RemoveAdmin(ctx context.Context, subject string) error {
 
 // AdminOnly reports whether admin-only mode is on (P4).
 func (s *Service) AdminOnly(ctx context.Context) (bool, error) {
-	rels, err := s.rel.Read(ctx, relations.Filter{ResourceType: "platform", ResourceID: "root", Relation: "unlocked"}, relations.Consistency{Full: true})
+	rels, err := s.rel.Read(ctx, relations.Filter{ResourceType: schema.TypePlatform, ResourceID: schema.PlatformID, Relation: schema.RelUnlocked}, relations.Consistency{Full: true})
 	if err != nil {
 		return false, err
 	}
@@ -339,64 +395,7 @@ func (s *Service) AdminOnlyCached(ctx context.Context) (bool, error) {
 	return on, nil
 }
 
-// CreateRobot creates robot:<name> and its first token (ID3). The robot is granted nothing.
-func (s *Service) CreateRobot(ctx context.Context, name, createdBy string, ttl time.Duration) (tokens.Minted, error) {
-	if !identity.ValidName(name) {
-		return tokens.Minted{}, apperr.InvalidField("name", "%q is not a valid robot name (lowercase letters, digits, '-', '_', at most 63)", name)
-	}
-	if _, err := s.tokens.TTL(ttl, false); err != nil {
-		return tokens.Minted{}, err
-	}
-	err := s.store.CreateRobot(ctx, store.Robot{Name: name, CreatedAt: s.now().UTC(), CreatedBy: createdBy})
-	if errors.Is(err, store.ErrExists) {
-		return tokens.Minted{}, apperr.New(apperr.Conflict, "already_exists", "robot %q already exists", name)
-	}
-	if err != nil {
-		return tokens.Minted{}, err
-	}
-	m, err := s.tokens.Mint(ctx, tokens.MintRequest{Subject: "robot:" + name, Kind: "robot", TTL: ttl})
-	if err != nil {
-		_ = s.store.DeleteRobot(ctx, name)
-		return tokens.Minted{}, err
-	}
-	return m, nil
-}
-
-// Robots lists robots.
-func (s *Service) Robots(ctx context.Context) ([]store.Robot, error) { return s.store.ListRobots(ctx) }
-
-// DeleteRobot deletes a robot, its tokens and every relationship naming it.
-func (s *Service) DeleteRobot(ctx context.Context, name string) error {
-	if _, err := s.store.GetRobot(ctx, name); errors.Is(err, store.ErrNotFound) {
-		return apperr.New(apperr.NotFound, "not_found", "no robot %q", name)
-	} else if err != nil {
-		return err
-	}
-	sub := relations.Subject{Object: relations.Object{Type: "robot", ID: name}}
-	// Its admin relationship goes first, through the guard: refused (409 last_admin) when
-	// the robot is the last platform admin (P2), before anything else is touched.
-	if _, err := s.rel.Write(ctx, []relations.Update{{Operation: relations.OpDelete, Relationship: adminRel(sub)}}, nil); err != nil {
-		return err
-	}
-	if err := s.tokens.RevokeAllOf(ctx, sub.String()); err != nil {
-		return err
-	}
-	if err := relations.DeleteSubject(ctx, s.rel, sub.Object); err != nil {
-		return err
-	}
-	return s.store.DeleteRobot(ctx, name)
-}
-
 // forgetMode makes the next AdminOnlyCached read SpiceDB.
 func (s *Service) forgetMode() {
 	s.setMode(nil)
-}
-
-// Robot returns a robot, NotFound when absent.
-func (s *Service) Robot(ctx context.Context, name string) (store.Robot, error) {
-	r, err := s.store.GetRobot(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return r, apperr.New(apperr.NotFound, "not_found", "no robot %q", name)
-	}
-	return r, err
 }

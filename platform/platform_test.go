@@ -19,7 +19,8 @@ import (
 type fixture struct {
 	ctx  context.Context
 	raw  relations.Engine
-	rel  relations.Engine // guarded, as in the server
+	rel  *failingEngine // guarded, as in the server
+	st   *failingStore
 	tok  *tokens.Service
 	plat *platform.Service
 }
@@ -31,10 +32,10 @@ func newFixture(t *testing.T) *fixture {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = raw.Close() })
 	require.NoError(t, raw.WriteSchema(ctx, schema.Text))
-	st := store.NewMemory()
-	rel := guard.New(raw, st)
+	st := &failingStore{Store: store.NewMemory()}
+	rel := &failingEngine{Engine: guard.New(raw, st)}
 	tok := tokens.NewService(st, tokens.DefaultConfig())
-	return &fixture{ctx: ctx, raw: raw, rel: rel, tok: tok, plat: platform.New(rel, tok, st)}
+	return &fixture{ctx: ctx, raw: raw, rel: rel, st: st, tok: tok, plat: platform.New(rel, tok, st)}
 }
 
 func code(t *testing.T, err error) string {
@@ -61,11 +62,11 @@ func TestP1P2ActivationIsARecordNotAnAdminRelationship(t *testing.T) {
 	require.True(t, f.activated(t))
 
 	_, err = f.rel.Write(f.ctx, []relations.Update{{Operation: relations.OpDelete,
-		Relationship: relations.Relationship{Resource: platform.Root, Relation: "admin", Subject: relations.Subject{Object: relations.Object{Type: "robot", ID: "admin"}}}}}, nil)
+		Relationship: relations.Relationship{Resource: platform.Root, Relation: schema.RelAdmin, Subject: relations.Subject{Object: relations.Object{Type: schema.TypeRobot, ID: "admin"}}}}}, nil)
 	require.Equal(t, "last_admin", code(t, err))
 
 	// Even if the relationship vanished behind the guard's back, activation stays closed.
-	_, err = f.raw.DeleteMatching(f.ctx, relations.Filter{ResourceType: "platform"})
+	_, err = f.raw.DeleteMatching(f.ctx, relations.Filter{ResourceType: schema.TypePlatform})
 	require.NoError(t, err)
 	require.True(t, f.activated(t), "P1: the record, not the relationship, says activated")
 	_, err = f.plat.Activate(f.ctx, "robot:intruder", 0)
@@ -88,7 +89,7 @@ func TestP1P2ActivationIsARecordNotAnAdminRelationship(t *testing.T) {
 func TestP1LegacyActivationIsRecorded(t *testing.T) {
 	f := newFixture(t)
 	_, err := f.raw.Write(f.ctx, []relations.Update{{Operation: relations.OpTouch,
-		Relationship: relations.Relationship{Resource: platform.Root, Relation: "admin", Subject: relations.Subject{Object: relations.Object{Type: "robot", ID: "old"}}}}}, nil)
+		Relationship: relations.Relationship{Resource: platform.Root, Relation: schema.RelAdmin, Subject: relations.Subject{Object: relations.Object{Type: schema.TypeRobot, ID: "old"}}}}}, nil)
 	require.NoError(t, err)
 	_, err = f.plat.Activate(f.ctx, "robot:intruder", 0)
 	require.Equal(t, "already_activated", code(t, err))
