@@ -65,7 +65,7 @@ func (s *server) audited(action string) gin.HandlerFunc {
 		}
 		org := c.GetString(ctxAuditOrg)
 		if org == "" {
-			org = c.Param("org")
+			org = c.Param(paramOrg)
 		}
 		status := c.Writer.Status()
 		e := store.AuditEvent{Time: time.Now().UTC(), Actor: actor, Action: action, Target: target, Org: org,
@@ -81,7 +81,7 @@ func (s *server) audited(action string) gin.HandlerFunc {
 
 // listAudit: org admins see their org's events, platform admins everything (AU1).
 func (s *server) listAudit(c *gin.Context) {
-	f := store.AuditFilter{Org: c.Query("org"), Actor: c.Query("actor")}
+	f := store.AuditFilter{Org: c.Query(paramOrg), Actor: c.Query("actor")}
 	if since := c.Query("since"); since != "" {
 		t, err := time.Parse(time.RFC3339, since)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/schema"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -182,7 +183,7 @@ func (s *server) lookupSubjects(c *gin.Context) {
 		return
 	}
 	if req.SubjectType == "" {
-		req.SubjectType = "user"
+		req.SubjectType = schema.TypeUser
 	}
 	if !slices.Contains(identity.SubjectTypes, req.SubjectType) {
 		writeError(c, apperr.InvalidField("subject_type", "%q is not a subject type (known: %v)", req.SubjectType, identity.SubjectTypes))

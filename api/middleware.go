@@ -249,9 +249,9 @@ func noStore(c *gin.Context) {
 // name the org, so it cannot widen what an org-limited grant allows.
 func (s *server) authorize(op authz.Op) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		org := c.Param("org")
+		org := c.Param(paramOrg)
 		if op == authz.OpAuditRead {
-			org = c.Query("org")
+			org = c.Query(paramOrg)
 		}
 		if err := s.Authz.Decide(c.Request.Context(), principal(c), op, org); err != nil {
 			writeError(c, err)

@@ -50,7 +50,7 @@ func (s *server) listOrgs(c *gin.Context) {
 }
 
 func (s *server) getOrg(c *gin.Context) {
-	org := c.Param("org")
+	org := c.Param(paramOrg)
 	o, err := s.Orgs.Get(c.Request.Context(), org)
 	if err != nil {
 		writeError(c, err)
@@ -61,7 +61,7 @@ func (s *server) getOrg(c *gin.Context) {
 
 func (s *server) patchOrg(c *gin.Context) {
 	var req client.OrgPatch
-	org := c.Param("org")
+	org := c.Param(paramOrg)
 	if !bind(c, &req) {
 		return
 	}
@@ -74,7 +74,7 @@ func (s *server) patchOrg(c *gin.Context) {
 }
 
 func (s *server) deleteOrg(c *gin.Context) {
-	org := c.Param("org")
+	org := c.Param(paramOrg)
 	if err := s.Orgs.Delete(c.Request.Context(), org); err != nil {
 		writeError(c, err)
 		return
@@ -83,7 +83,7 @@ func (s *server) deleteOrg(c *gin.Context) {
 }
 
 func (s *server) listMembers(c *gin.Context) {
-	org := c.Param("org")
+	org := c.Param(paramOrg)
 	members, err := s.Orgs.Members(c.Request.Context(), org)
 	if err != nil {
 		writeError(c, err)
@@ -94,7 +94,7 @@ func (s *server) listMembers(c *gin.Context) {
 
 func (s *server) setMember(c *gin.Context) {
 	var req client.RoleBody
-	org := c.Param("org")
+	org := c.Param(paramOrg)
 	if !bind(c, &req) {
 		return
 	}
@@ -108,7 +108,7 @@ func (s *server) setMember(c *gin.Context) {
 }
 
 func (s *server) removeMember(c *gin.Context) {
-	org := c.Param("org")
+	org := c.Param(paramOrg)
 	if err := s.Orgs.RemoveMember(c.Request.Context(), org, c.Param("email")); err != nil {
 		writeError(c, err)
 		return
@@ -117,7 +117,7 @@ func (s *server) removeMember(c *gin.Context) {
 }
 
 func (s *server) listTeams(c *gin.Context) {
-	org := c.Param("org")
+	org := c.Param(paramOrg)
 	teams, err := s.Orgs.Teams(c.Request.Context(), org)
 	if err != nil {
 		writeError(c, err)
@@ -127,7 +127,7 @@ func (s *server) listTeams(c *gin.Context) {
 }
 
 func (s *server) putTeam(c *gin.Context) {
-	org, team := c.Param("org"), c.Param("team")
+	org, team := c.Param(paramOrg), c.Param(paramTeam)
 	if err := s.Orgs.CreateTeam(c.Request.Context(), org, team); err != nil {
 		writeError(c, err)
 		return
@@ -136,7 +136,7 @@ func (s *server) putTeam(c *gin.Context) {
 }
 
 func (s *server) deleteTeam(c *gin.Context) {
-	org, team := c.Param("org"), c.Param("team")
+	org, team := c.Param(paramOrg), c.Param(paramTeam)
 	if err := s.Orgs.DeleteTeam(c.Request.Context(), org, team); err != nil {
 		writeError(c, err)
 		return
@@ -145,7 +145,7 @@ func (s *server) deleteTeam(c *gin.Context) {
 }
 
 func (s *server) putTeamMember(c *gin.Context) {
-	org, team := c.Param("org"), c.Param("team")
+	org, team := c.Param(paramOrg), c.Param(paramTeam)
 	m, err := s.Orgs.AddTeamMember(c.Request.Context(), org, team, pathParam(c, "subject"))
 	if err != nil {
 		writeError(c, err)
@@ -155,7 +155,7 @@ func (s *server) putTeamMember(c *gin.Context) {
 }
 
 func (s *server) deleteTeamMember(c *gin.Context) {
-	org, team := c.Param("org"), c.Param("team")
+	org, team := c.Param(paramOrg), c.Param(paramTeam)
 	if err := s.Orgs.RemoveTeamMember(c.Request.Context(), org, team, pathParam(c, "subject")); err != nil {
 		writeError(c, err)
 		return
@@ -165,7 +165,7 @@ func (s *server) deleteTeamMember(c *gin.Context) {
 
 func (s *server) createAPIKey(c *gin.Context) {
 	var req client.APIKeyRequest
-	org := c.Param("org")
+	org := c.Param(paramOrg)
 	if !bind(c, &req) {
 		return
 	}
@@ -183,7 +183,7 @@ func (s *server) createAPIKey(c *gin.Context) {
 }
 
 func (s *server) listAPIKeys(c *gin.Context) {
-	org := c.Param("org")
+	org := c.Param(paramOrg)
 	keys, err := s.Orgs.APIKeys(c.Request.Context(), org)
 	if err != nil {
 		writeError(c, err)
@@ -193,7 +193,7 @@ func (s *server) listAPIKeys(c *gin.Context) {
 }
 
 func (s *server) deleteAPIKey(c *gin.Context) {
-	org, name := c.Param("org"), c.Param("name")
+	org, name := c.Param(paramOrg), c.Param("name")
 	if err := s.Orgs.DeleteAPIKey(c.Request.Context(), org, name); err != nil {
 		writeError(c, err)
 		return

@@ -32,7 +32,7 @@ func (s *server) activate(c *gin.Context) {
 	if !a.ExpiresAt.IsZero() {
 		resp.ExpiresAt = &a.ExpiresAt
 	}
-	logger(c).Info("platform activated", "admin", a.Subject)
+	logger(c).Info("platform activated", "subject", a.Subject)
 	c.JSON(http.StatusCreated, resp)
 }
 

@@ -209,7 +209,7 @@ func (s *server) routeTable() []route {
 		{Method: "POST", Path: "/api/v1/orgs/:org/api-keys", Summary: "Create an API key (service account) and its token, shown once", Rules: "ID2", Request: client.APIKeyRequest{}, Response: client.NewAPIKey{}, Status: 201, Audit: "api_key.create", Op: authz.OpAPIKeyManage, Secret: true, Description: "The key is known by its id: a new key with an old name revives nothing minted from the old one.", Errors: []failure{errNotFound, errExists}, handler: s.createAPIKey},
 		{Method: "GET", Path: "/api/v1/orgs/:org/api-keys", Summary: "List API keys (metadata only)", Rules: "ID2", Response: client.APIKeysResponse{}, Status: 200, Op: authz.OpAPIKeyManage, Errors: []failure{errNotFound}, handler: s.listAPIKeys},
 		{Method: "DELETE", Path: "/api/v1/orgs/:org/api-keys/:name", Summary: "Delete an API key; refused at once", Rules: "ID2", Response: client.DeletedResponse{}, Status: 200, Audit: "api_key.delete", Op: authz.OpAPIKeyManage, Description: "Refuses the key and every token minted from it at once.", Errors: []failure{errNotFound, errLastAdmin}, handler: s.deleteAPIKey},
-		{Method: "GET", Path: "/api/v1/audit", Summary: "Read the audit log", Rules: "AU1", Query: []string{"org", "actor", "since", "limit"}, Response: client.AuditResponse{}, Status: 200, Op: authz.OpAuditRead, Errors: []failure{errNotFound}, handler: s.listAudit},
+		{Method: "GET", Path: "/api/v1/audit", Summary: "Read the audit log", Rules: "AU1", Query: []string{paramOrg, "actor", "since", "limit"}, Response: client.AuditResponse{}, Status: 200, Op: authz.OpAuditRead, Errors: []failure{errNotFound}, handler: s.listAudit},
 
 		// Checks (C1, C2).
 		{Method: "POST", Path: "/api/v1/check", Summary: "Check one permission", Rules: "C1", Request: client.CheckRequest{}, Response: client.CheckResponse{}, Status: 200, Op: authz.OpCheck, Description: "permission is one of the resource type's permissions (read, write, delete, manage_acl, manage, create_repo, super_admin); internal relations of the schema are refused with 400.", handler: s.check},
@@ -250,6 +250,13 @@ func ping(c *gin.Context) { c.JSON(http.StatusOK, client.StatusResponse{Status: 
 func (s *server) version(c *gin.Context) {
 	c.JSON(http.StatusOK, client.VersionResponse{Version: s.Version})
 }
+
+// Path and query parameters the routes share. They name the API's URL parts; that "org"
+// is also a schema type is a coincidence the code does not rely on.
+const (
+	paramOrg  = "org"
+	paramTeam = "team"
+)
 
 // pathParam returns a path parameter without surrounding slashes.
 func pathParam(c *gin.Context, name string) string {

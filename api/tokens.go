@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/schema"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -18,7 +19,7 @@ func (s *server) whoami(c *gin.Context) {
 	p := principal(c)
 	ctx := c.Request.Context()
 	sub := subjectOf(p)
-	orgs, err := s.Engine.LookupResources(ctx, sub, "read", "org", relations.Consistency{})
+	orgs, err := s.Engine.LookupResources(ctx, sub, schema.PermRead, schema.TypeOrg, relations.Consistency{})
 	if err != nil {
 		writeError(c, err)
 		return
@@ -47,10 +48,10 @@ func (s *server) parseMint(c *gin.Context, req client.MintRequest) (authz.MintIn
 		if err != nil {
 			return in, err
 		}
-		if (sub.Type != "user" && sub.Type != "robot") || sub.Relation != "" {
+		if (sub.Type != schema.TypeUser && sub.Type != schema.TypeRobot) || sub.Relation != "" {
 			return in, apperr.InvalidField("subject", "tokens are minted for user:<email> or robot:<name>")
 		}
-		if sub.Type == "robot" {
+		if sub.Type == schema.TypeRobot {
 			if _, err := s.Platform.Robot(c.Request.Context(), sub.ID); err != nil {
 				return in, err
 			}

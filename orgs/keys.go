@@ -14,9 +14,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
-// kindAPIKey is the token kind of an API key's token.
-const kindAPIKey = "api_key"
-
 // reconcileGrace is how old a key without relationships must be before Reconcile takes it
 // for a leftover: a younger one may be a creation in flight on another replica.
 const reconcileGrace = time.Minute
@@ -76,7 +73,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor, org, name string, lif
 	}
 	sa := saObj(org, name)
 	k, m, err := s.storeKey(ctx, store.APIKey{Org: org, Name: name, Role: role, CreatedBy: actor},
-		tokens.MintRequest{Subject: sa.String(), Kind: kindAPIKey, Role: role, TTL: lifetime})
+		tokens.MintRequest{Subject: sa.String(), Kind: tokens.KindAPIKey, Role: role, TTL: lifetime})
 	if err != nil {
 		return NewKey{}, err
 	}

@@ -257,7 +257,7 @@ func TestReconcileRemovesCrashLeftovers(t *testing.T) {
 	require.NoError(t, err)
 	storeKey := func(name string, created time.Time) string {
 		t.Helper()
-		_, rec, err := f.tok.Prepare(tokens.MintRequest{Subject: saObj("acme", name).String(), Kind: kindAPIKey, TTL: time.Hour})
+		_, rec, err := f.tok.Prepare(tokens.MintRequest{Subject: saObj("acme", name).String(), Kind: tokens.KindAPIKey, TTL: time.Hour})
 		require.NoError(t, err)
 		require.NoError(t, f.st.CreateToken(f.ctx, rec))
 		require.NoError(t, f.st.CreateAPIKey(f.ctx, store.APIKey{Org: "acme", Name: name, TokenID: rec.ID, Role: RoleMember, CreatedAt: created}))

@@ -35,7 +35,6 @@ var unlockedTypes = []string{schema.TypeUser, schema.TypeRobot, schema.TypeServi
 
 // Token kinds and the creator of the first admin robot, as the store records them.
 const (
-	kindRobot       = "robot"
 	activationActor = "activation"
 )
 
@@ -200,7 +199,7 @@ func (s *Service) writeActivation(ctx context.Context, sub relations.Subject, tt
 			return err
 		}
 		w.robotCreated = err == nil
-		w.token, err = storeToken(ctx, s.tokens, tx, tokens.MintRequest{Subject: sub.String(), Kind: kindRobot, TTL: ttl, AdminPower: true})
+		w.token, err = storeToken(ctx, s.tokens, tx, tokens.MintRequest{Subject: sub.String(), Kind: tokens.KindRobot, TTL: ttl, AdminPower: true})
 		return err
 	})
 	return w, err

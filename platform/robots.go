@@ -36,7 +36,7 @@ func (s *Service) CreateRobot(ctx context.Context, name, createdBy string, ttl t
 		if err != nil {
 			return err
 		}
-		m, err = storeToken(ctx, s.tokens, tx, tokens.MintRequest{Subject: robotObj(name).String(), Kind: kindRobot, TTL: ttl})
+		m, err = storeToken(ctx, s.tokens, tx, tokens.MintRequest{Subject: robotObj(name).String(), Kind: tokens.KindRobot, TTL: ttl})
 		return err
 	})
 	if err != nil {
