@@ -7,7 +7,8 @@ import (
 )
 
 const grpcSettings = "SpiceDB gRPC: CheckPermission through the same embedded SpiceDB's in-process (bufconn) listener, " +
-	"dispatch cache on, no check cache, consistency at_least_as_fresh(the same token)"
+	"dispatch cache on, no check cache, consistency at_least_as_fresh(the same token), " +
+	"asking the permission Gatehouse asks SpiceDB (schema.SubjectPermission: reader_role for a user's read)"
 
 // compare runs the cold and hot comparisons of Gatehouse's HTTP check with SpiceDB's gRPC
 // check on t, and counts datastore queries per cold check.

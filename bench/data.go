@@ -204,7 +204,7 @@ func newCheck(res relations.Object, perm string, sub relations.Subject, allowed 
 	body, _ := json.Marshal(map[string]string{"resource": res.Type + ":" + res.ID, "permission": perm, "subject": sub.Type + ":" + sub.ID})
 	return check{
 		req:     relations.CheckRequest{Resource: res, Permission: perm, Subject: sub},
-		proto:   &v1.CheckPermissionRequest{Resource: objectProto(res), Permission: perm, Subject: &v1.SubjectReference{Object: objectProto(sub.Object), OptionalRelation: sub.Relation}},
+		proto:   &v1.CheckPermissionRequest{Resource: objectProto(res), Permission: schema.SubjectPermission(res.Type, perm, sub.Type), Subject: &v1.SubjectReference{Object: objectProto(sub.Object), OptionalRelation: sub.Relation}},
 		body:    body,
 		allowed: allowed,
 	}
