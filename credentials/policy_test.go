@@ -130,3 +130,18 @@ func TestIAMPolicies_B7(t *testing.T) {
 	_, _, err = IAMPolicies(l, "arn:aws:iam::123456789012:root", `x"}`)
 	requireField(t, err, "auth.external_id")
 }
+
+// BenchmarkSessionPolicy is the policy part of a vend: build and marshal.
+func BenchmarkSessionPolicy(b *testing.B) {
+	l, err := ParseURI("s3://acme-data/org/repo1")
+	require.NoError(b, err)
+	for b.Loop() {
+		doc, err := SessionPolicy(l, AccessWrite)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := MarshalSessionPolicy(doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -35,8 +35,11 @@ func MinIOBinary(t testing.TB) string {
 	if p := findMinIO(); p != "" {
 		return p
 	}
-	msg := "MINIO NOT FOUND for " + t.Name() +
-		" (no GATEHOUSE_MINIO_BIN, no minio on PATH or in $(go env GOPATH)/bin): run scripts/test-deps.sh " +
+	where := "no GATEHOUSE_MINIO_BIN, no minio on PATH or in $(go env GOPATH)/bin"
+	if p := os.Getenv("GATEHOUSE_MINIO_BIN"); p != "" {
+		where = "GATEHOUSE_MINIO_BIN=" + p + " is not an executable file"
+	}
+	msg := "MINIO NOT FOUND for " + t.Name() + " (" + where + "): run scripts/test-deps.sh " +
 		"(it runs GOFLAGS=-mod=mod go install github.com/minio/minio@latest, a few minutes), " +
 		"or set GATEHOUSE_SKIP_MINIO=1 to skip the MinIO tests"
 	if os.Getenv("GATEHOUSE_SKIP_MINIO") != "1" {
