@@ -82,8 +82,8 @@ func list(ctx context.Context, c *s3.Client, prefix string) ([]string, error) {
 
 // minioFixture starts MinIO with a bucket holding repo1/seed.txt and repo10/seed.txt, and
 // returns the root client, a Vendor and a function that makes the hmac target of a repo.
-func minioFixture(t *testing.T) (*harness.MinIO, *s3.Client, *credentials.Vendor, func(repo string) credentials.Target) {
-	m := harness.StartMinIO(t)
+func minioFixture(t *testing.T, env ...string) (*harness.MinIO, *s3.Client, *credentials.Vendor, func(repo string) credentials.Target) {
+	m := harness.StartMinIO(t, env...)
 	ctx := context.Background()
 	root := s3Client(m, m.AccessKey, m.SecretKey, "")
 	_, err := root.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(testBucket)})
@@ -254,6 +254,17 @@ func TestVendOnMinIOWrongKeys_B6(t *testing.T) {
 	require.True(t, errors.As(err, &ae), "%v", err)
 	require.Equal(t, "sts_refused", ae.Code, "%v", err)
 	require.NotContains(t, ae.Message, "wrong-secret-value")
+}
+
+// B6: lifetimes stay within what was asked. A MinIO whose own setting forces 24h sessions
+// (MINIO_STS_DURATION overrides the requested duration) gets its credentials refused.
+func TestVendOnMinIOForcedDuration_B6(t *testing.T) {
+	_, _, v, target := minioFixture(t, "MINIO_STS_DURATION=24h")
+	_, err := v.Vend(context.Background(), credentials.Request{Target: target("repo1"), Access: credentials.AccessRead, Caller: "user:bob"})
+	var ae *apperr.Error
+	require.True(t, errors.As(err, &ae), "%v", err)
+	require.Equal(t, "credentials_not_scopable", ae.Code, "%v", err)
+	require.Contains(t, ae.Message, "longer than asked")
 }
 
 // B6: expired credentials stop working. MinIO's shortest session is 15 minutes, so the

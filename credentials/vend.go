@@ -188,8 +188,12 @@ func (v *Vendor) Vend(ctx context.Context, req Request) (Credentials, error) {
 	if t.Auth.Type == AuthAWSRole {
 		in.ExternalId = aws.String(t.Auth.ExternalID)
 	}
-	return v.assume(ctx, client, in, t.Auth, out)
+	return v.assume(ctx, client, in, t.Auth, out, time.Now().Add(d+expirySlack))
 }
+
+// expirySlack is how far past the requested lifetime a store's expiry may lie (clock skew,
+// rounding) before the credentials are refused as longer-lived than asked.
+const expirySlack = 5 * time.Minute
 
 // hmacRoleARN is sent to stores whose AssumeRole acts for the calling user and ignores
 // the role (MinIO); the SDK insists on one.
@@ -223,8 +227,9 @@ func (v *Vendor) stsFor(t Target) (AssumeRoler, string, error) {
 	return nil, "", notScopable("auth type %s gives no credentials", t.Auth.Type)
 }
 
-// assume calls STS and checks that what came back is temporary: never the stored keys.
-func (v *Vendor) assume(ctx context.Context, c AssumeRoler, in *sts.AssumeRoleInput, a Auth, out Credentials) (Credentials, error) {
+// assume calls STS and checks that what came back is temporary: never the stored keys,
+// and expiring no later than latest.
+func (v *Vendor) assume(ctx context.Context, c AssumeRoler, in *sts.AssumeRoleInput, a Auth, out Credentials, latest time.Time) (Credentials, error) {
 	res, err := c.AssumeRole(ctx, in)
 	if err != nil {
 		return Credentials{}, stsError(err)
@@ -236,6 +241,9 @@ func (v *Vendor) assume(ctx context.Context, c AssumeRoler, in *sts.AssumeRoleIn
 	}
 	if aws.ToString(cr.AccessKeyId) == a.AccessKeyID || aws.ToString(cr.SecretAccessKey) == a.SecretAccessKey {
 		return Credentials{}, notScopable("the store's STS answered with the stored long-lived keys")
+	}
+	if cr.Expiration.After(latest) {
+		return Credentials{}, notScopable("the store's STS issued credentials valid until %s, longer than asked (is its own session duration forced?)", cr.Expiration.UTC().Format(time.RFC3339))
 	}
 	out.AccessKeyID = aws.ToString(cr.AccessKeyId)
 	out.SecretAccessKey = aws.ToString(cr.SecretAccessKey)
