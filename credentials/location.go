@@ -20,11 +20,13 @@ const (
 )
 
 // Platforms lists the known platforms, in the order the API documents them.
-var Platforms = []Platform{PlatformS3, PlatformS3Compatible, PlatformGS, PlatformMinIO}
+func Platforms() []Platform {
+	return []Platform{PlatformS3, PlatformS3Compatible, PlatformGS, PlatformMinIO}
+}
 
 // ParsePlatform checks a platform name; the error names the field "platform".
 func ParsePlatform(s string) (Platform, error) {
-	for _, p := range Platforms {
+	for _, p := range Platforms() {
 		if s == string(p) {
 			return p, nil
 		}

@@ -35,9 +35,9 @@ const PolicyVersion = "2012-10-17"
 // adds put (which covers completing a multipart upload), delete and the multipart
 // housekeeping.
 var (
-	ReadObjectActions  = []string{"s3:GetObject", "s3:GetObjectVersion"}
-	WriteObjectActions = []string{"s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}
-	ListAction         = "s3:ListBucket"
+	readObjectActions  = []string{"s3:GetObject", "s3:GetObjectVersion"}
+	writeObjectActions = []string{"s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}
+	listAction         = "s3:ListBucket"
 )
 
 // PolicyDocument is an IAM policy as data. It is only ever marshalled with encoding/json,
@@ -84,11 +84,11 @@ func SessionPolicy(l Location, a Access) (PolicyDocument, error) {
 	if l.Prefix == "" {
 		return PolicyDocument{}, apperr.InvalidField("prefix", "credentials are scoped to a prefix; a whole bucket is never vended")
 	}
-	actions := append([]string(nil), ReadObjectActions...)
+	actions := append([]string(nil), readObjectActions...)
 	switch a {
 	case AccessRead:
 	case AccessWrite:
-		actions = append(actions, WriteObjectActions...)
+		actions = append(actions, writeObjectActions...)
 	default:
 		return PolicyDocument{}, apperr.InvalidField("access", "unknown access %q: use read or write", clip(string(a)))
 	}
@@ -103,7 +103,7 @@ func SessionPolicy(l Location, a Access) (PolicyDocument, error) {
 
 // listStatement allows listing the bucket, limited to l's prefix when it has one.
 func listStatement(l Location) Statement {
-	st := Statement{Sid: "List", Effect: "Allow", Action: []string{ListAction}, Resource: []string{l.BucketARN()}}
+	st := Statement{Sid: "List", Effect: "Allow", Action: []string{listAction}, Resource: []string{l.BucketARN()}}
 	if l.Prefix != "" {
 		st.Condition = Condition{"StringLike": {"s3:prefix": {l.Prefix + "*"}}}
 	}
@@ -142,7 +142,7 @@ func checkPolicyLocation(l Location) error {
 // allActions is every action a vended credential can carry: what an aws_role must be
 // allowed so that sessions can be narrowed to any of it.
 func allActions() []string {
-	return append(append([]string(nil), ReadObjectActions...), WriteObjectActions...)
+	return append(append([]string(nil), readObjectActions...), writeObjectActions...)
 }
 
 // PermissionPolicy is the IAM permission policy the bucket owner attaches to the role of
