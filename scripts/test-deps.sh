@@ -5,11 +5,15 @@
 #    anywhere else it stops and says exactly what is missing and how to get it.
 #    GATEHOUSE_SKIP_POSTGRES=1 skips the PostgreSQL tests instead (loudly, counted).
 #  - A MinIO server (a real S3 and STS for the credential-vending tests). It builds from Go
-#    modules: `GOFLAGS=-mod=mod go install github.com/minio/minio@latest` (a few minutes),
+#    modules: `GOFLAGS=-mod=mod go install github.com/minio/minio@$MINIO_VERSION` (pinned below; a few minutes),
 #    into $(go env GOPATH)/bin, where tests/harness finds it (or GATEHOUSE_MINIO_BIN, or
 #    minio on PATH). GATEHOUSE_SKIP_MINIO=1 skips the MinIO tests instead (loudly).
 # `make test` and .ci/run call it.
 set -euo pipefail
+
+# The MinIO release the credential tests were proved against (a pseudo-version: MinIO
+# publishes no Go module tags); pinned so a new release cannot change what CI builds.
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 
 # --- MinIO --------------------------------------------------------------------------------
 have_minio() {
@@ -33,17 +37,17 @@ if ! have_minio; then
 	elif ! command -v go >/dev/null 2>&1; then
 		cat >&2 <<MSG
 The test suite needs a MinIO server binary and there is no go command to build it.
-  Install Go, then: GOFLAGS=-mod=mod go install github.com/minio/minio@latest
+  Install Go, then: GOFLAGS=-mod=mod go install github.com/minio/minio@${MINIO_VERSION}
   or point GATEHOUSE_MINIO_BIN at a minio binary,
   or run without the MinIO tests: GATEHOUSE_SKIP_MINIO=1 make test
 MSG
 		exit 1
 	else
-		echo ">>> building MinIO for the credential tests: GOFLAGS=-mod=mod go install github.com/minio/minio@latest"
+		echo ">>> building MinIO for the credential tests: GOFLAGS=-mod=mod go install github.com/minio/minio@${MINIO_VERSION}"
 		echo ">>> (a few minutes on a small machine; progress below)"
 		log="$(mktemp)"
 		start=$SECONDS
-		( cd "$(mktemp -d)" && GOFLAGS="-mod=mod ${GOFLAGS:-}" go install -v github.com/minio/minio@latest ) >"$log" 2>&1 &
+		( cd "$(mktemp -d)" && GOFLAGS="-mod=mod ${GOFLAGS:-}" go install -v github.com/minio/minio@${MINIO_VERSION} ) >"$log" 2>&1 &
 		pid=$!
 		last=$SECONDS
 		while kill -0 "$pid" 2>/dev/null; do
