@@ -30,7 +30,7 @@ func ValidateBucket(in BucketInput) (Location, error) {
 			return Location{}, err
 		}
 		if p != loc.Platform {
-			return Location{}, apperr.InvalidField("platform", "platform %q disagrees with the URI's %q", p, loc.Platform)
+			return Location{}, apperr.InvalidField(fieldPlatform, "platform %q disagrees with the URI's %q", p, loc.Platform)
 		}
 	}
 	if err := ValidateEndpoint(in.EndpointURL); err != nil {

@@ -19,6 +19,12 @@ const (
 	PlatformMinIO        Platform = "minio"
 )
 
+// The request fields that errors about a location name (API.md's bucket config body).
+const (
+	fieldPlatform = "platform"
+	fieldBucket   = "bucket"
+)
+
 // Platforms lists the known platforms, in the order the API documents them.
 func Platforms() []Platform {
 	return []Platform{PlatformS3, PlatformS3Compatible, PlatformGS, PlatformMinIO}
@@ -31,7 +37,7 @@ func ParsePlatform(s string) (Platform, error) {
 			return p, nil
 		}
 	}
-	return "", apperr.InvalidField("platform", "unknown platform %q: use one of s3, s3-compatible, gs, minio", clip(s))
+	return "", apperr.InvalidField(fieldPlatform, "unknown platform %q: use one of s3, s3-compatible, gs, minio", clip(s))
 }
 
 // MaxPrefixLen is the longest prefix (without its final "/") a location may have. It keeps
@@ -82,7 +88,7 @@ func NewLocation(platform, bucket, prefix string) (Location, error) {
 		return Location{}, err
 	}
 	if err := checkBucket(p, bucket); err != nil {
-		return Location{}, apperr.InvalidField("bucket", "bucket name %q: %v", clip(bucket), err)
+		return Location{}, apperr.InvalidField(fieldBucket, "bucket name %q: %v", clip(bucket), err)
 	}
 	np, err := normalizePrefix(prefix)
 	if err != nil {

@@ -130,7 +130,7 @@ func checkPolicyLocation(l Location) error {
 		return err
 	}
 	if err := checkBucket(l.Platform, l.Bucket); err != nil {
-		return apperr.InvalidField("bucket", "bucket name %q: %v", clip(l.Bucket), err)
+		return apperr.InvalidField(fieldBucket, "bucket name %q: %v", clip(l.Bucket), err)
 	}
 	np, err := normalizePrefix(l.Prefix)
 	if err != nil || np != l.Prefix {
