@@ -164,28 +164,11 @@ func (e *spiceEngine) LookupResources(ctx context.Context, subject Subject, perm
 	if err != nil {
 		return nil, mapError("lookup resources", err, false)
 	}
-	out := []Object{}
-	seen := map[string]bool{}
-	for {
+	return collectObjects("lookup resources", resourceType, func() (string, bool, error) {
 		resp, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, mapError("lookup resources", err, false)
-		}
-		if resp.GetPermissionship() != v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION {
-			continue
-		}
-		id, err := DecodeID(resp.GetResourceObjectId())
-		if err != nil {
-			return nil, err
-		}
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, Object{Type: resourceType, ID: id})
-		}
-	}
+		return resp.GetResourceObjectId(),
+			resp.GetPermissionship() == v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION, err
+	})
 }
 
 // LookupSubjects lists the subjects of subjectType with permission on resource.
@@ -210,27 +193,38 @@ func (e *spiceEngine) LookupSubjects(ctx context.Context, resource Object, permi
 	if err != nil {
 		return nil, mapError("lookup subjects", err, false)
 	}
+	return collectObjects("lookup subjects", subjectType, func() (string, bool, error) {
+		resp, err := stream.Recv()
+		s := resp.GetSubject()
+		return s.GetSubjectObjectId(),
+			s.GetPermissionship() == v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION, err
+	})
+}
+
+// collectObjects drains a lookup stream: next returns the stored id of each answer and
+// whether it holds the permission outright (not conditionally). It returns the objects
+// of typ that do, each once, in the order the stream gave them.
+func collectObjects(method, typ string, next func() (id string, has bool, err error)) ([]Object, error) {
 	out := []Object{}
 	seen := map[string]bool{}
 	for {
-		resp, err := stream.Recv()
+		stored, has, err := next()
 		if errors.Is(err, io.EOF) {
 			return out, nil
 		}
 		if err != nil {
-			return nil, mapError("lookup subjects", err, false)
+			return nil, mapError(method, err, false)
 		}
-		s := resp.GetSubject()
-		if s.GetPermissionship() != v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION {
+		if !has {
 			continue
 		}
-		id, err := DecodeID(s.GetSubjectObjectId())
+		id, err := DecodeID(stored)
 		if err != nil {
 			return nil, err
 		}
 		if !seen[id] {
 			seen[id] = true
-			out = append(out, Object{Type: subjectType, ID: id})
+			out = append(out, Object{Type: typ, ID: id})
 		}
 	}
 }
