@@ -80,7 +80,6 @@ const (
 	PermMemberRepoAccess = "member_repo_access"
 	PermMemberRepoAgents = "member_repo_agents"
 	PermMemberAgents     = "member_agents"
-	PermOwnerAgents      = "owner_agents"
 	PermWriterAgents     = "writer_agents"
 	PermReaderAgents     = "reader_agents"
 	PermAgent            = "agent" // team, org: their members' pipelines (a relation on user, robot, sa)
@@ -91,6 +90,10 @@ const (
 	PermRepoWriters   = "repo_writers"   // org: writers of every repo by org role, before the gate (O2, R3)
 	PermPipelineRead  = "pipeline_read"  // repo: the pipelines' side of read (PL3)
 	PermPipelineWrite = "pipeline_write" // repo: the pipelines' side of write (PL3)
+
+	// Shared building blocks of the pipeline paths (issue 8.10: one dispatch, fewer reads).
+	PermWriterAgentsUngated = "writer_agents_ungated" // repo: writers' pipelines before the gate (PL3)
+	PermRepoWriterAgents    = "repo_writer_agents"    // org: pipelines of its repos' writers by org role (PL3)
 )
 
 // Types is the one list of types of gatehouse.zed, by their API names, in schema order.
@@ -165,11 +168,11 @@ var InternalPermissions = map[string][]string{
 	TypeTeam:     {PermAgent},
 	TypeOrg: {
 		PermOpen, PermGate, PermMemberRepoAccess, PermRepoOwners, PermRepoWriters,
-		PermAgent, PermAdminAgents, PermMemberRepoAgents, PermMemberAgents,
+		PermAgent, PermAdminAgents, PermMemberRepoAgents, PermMemberAgents, PermRepoWriterAgents,
 	},
 	TypeRepo: {
 		PermOwnerRole, PermWriterRole, PermReaderRole,
-		PermOwnerAgents, PermWriterAgents, PermReaderAgents,
+		PermWriterAgentsUngated, PermWriterAgents, PermReaderAgents,
 		PermPipelineRead, PermPipelineWrite,
 	},
 }
