@@ -15,9 +15,16 @@ import (
 	"github.com/gatehouse-dev/gatehouse/tests/harness"
 )
 
+// startActivated starts an activated server on the memory backend.
 func startActivated(t *testing.T) *env {
 	t.Helper()
-	e := &env{backend: "embedded", s: harness.StartGatehouse(t)}
+	return startActivatedOn(t, authzBackends[0])
+}
+
+// startActivatedOn starts an activated server on backend b (memory or PostgreSQL).
+func startActivatedOn(t *testing.T, b backend) *env {
+	t.Helper()
+	e := b.start(t)
 	var act struct{ Token string }
 	e.json(t, "POST", "/api/v1/activate", "", map[string]string{"initial_admin": "robot:admin"}, 201, &act)
 	e.admin = act.Token
@@ -36,68 +43,80 @@ func importNDJSON(t *testing.T, e *env, rels ...string) (int, []byte) {
 // Hole 1: the platform admin deletes its own admin relationship through
 // POST /api/v1/relationships; then anyone activates anonymously.
 func TestGuardHole1P1P2RelationshipsRouteKeepsTheLastAdmin(t *testing.T) {
-	e := startActivated(t)
-	body := map[string]any{"updates": remove("platform:root#admin@robot:admin")}
-	ae := e.fail(t, "POST", "/api/v1/relationships", e.admin, body, 409, "last_admin", "updates[0].relationship")
-	require.Contains(t, ae.Error.Message, "robot:admin")
-	e.fail(t, "POST", "/api/v1/activate", "", map[string]string{"initial_admin": "robot:intruder"}, 409, "already_activated", "-")
+	for _, b := range authzBackends { // memory and PostgreSQL
+		t.Run(b.name, func(t *testing.T) {
+			e := startActivatedOn(t, b)
+			body := map[string]any{"updates": remove("platform:root#admin@robot:admin")}
+			ae := e.fail(t, "POST", "/api/v1/relationships", e.admin, body, 409, "last_admin", "updates[0].relationship")
+			require.Contains(t, ae.Error.Message, "robot:admin")
+			e.fail(t, "POST", "/api/v1/activate", "", map[string]string{"initial_admin": "robot:intruder"}, 409, "already_activated", "-")
 
-	// Two admins removed in one request: the same.
-	var ci struct{ Token string }
-	e.json(t, "POST", "/api/v1/robots", e.admin, map[string]string{"name": "ci"}, 201, &ci)
-	e.json(t, "PUT", "/api/v1/platform/admins/robot:ci", e.admin, nil, 200, nil)
-	body = map[string]any{"updates": remove("platform:root#admin@robot:admin", "platform:root#admin@robot:ci")}
-	e.fail(t, "POST", "/api/v1/relationships", e.admin, body, 409, "last_admin", "-")
-	var admins struct{ Admins []string }
-	e.json(t, "GET", "/api/v1/platform/admins", e.admin, nil, 200, &admins)
-	require.Equal(t, []string{"robot:admin", "robot:ci"}, admins.Admins, "nothing of the refused request was applied")
-	// One of two: allowed; then the other is the last.
-	e.write(t, remove("platform:root#admin@robot:ci"))
-	e.fail(t, "DELETE", "/api/v1/platform/admins/robot:admin", e.admin, nil, 409, "last_admin", "-")
-	e.fail(t, "DELETE", "/api/v1/robots/admin", e.admin, nil, 409, "last_admin", "-")
-	e.json(t, "GET", "/api/v1/whoami", e.admin, nil, 200, nil)
+			// Two admins removed in one request: the same.
+			var ci struct{ Token string }
+			e.json(t, "POST", "/api/v1/robots", e.admin, map[string]string{"name": "ci"}, 201, &ci)
+			e.json(t, "PUT", "/api/v1/platform/admins/robot:ci", e.admin, nil, 200, nil)
+			body = map[string]any{"updates": remove("platform:root#admin@robot:admin", "platform:root#admin@robot:ci")}
+			e.fail(t, "POST", "/api/v1/relationships", e.admin, body, 409, "last_admin", "-")
+			var admins struct{ Admins []string }
+			e.json(t, "GET", "/api/v1/platform/admins", e.admin, nil, 200, &admins)
+			require.Equal(t, []string{"robot:admin", "robot:ci"}, admins.Admins, "nothing of the refused request was applied")
+			// One of two: allowed; then the other is the last.
+			e.write(t, remove("platform:root#admin@robot:ci"))
+			e.fail(t, "DELETE", "/api/v1/platform/admins/robot:admin", e.admin, nil, 409, "last_admin", "-")
+			e.fail(t, "DELETE", "/api/v1/robots/admin", e.admin, nil, 409, "last_admin", "-")
+			e.json(t, "GET", "/api/v1/whoami", e.admin, nil, 200, nil)
+		})
+	}
 }
 
 // Hole 7 (O4): teams made members of each other, directly or around three teams, are
 // refused with 409 team_cycle naming the cycle, on every route; checks keep answering.
 func TestGuardO4TeamCyclesOverHTTP(t *testing.T) {
-	e := startActivated(t)
-	e.json(t, "POST", "/api/v1/orgs", e.admin, map[string]string{"name": "acme"}, 201, nil)
-	for _, team := range []string{"a", "b", "c"} {
-		e.json(t, "PUT", "/api/v1/orgs/acme/teams/"+team, e.admin, nil, 200, nil)
+	for _, b := range authzBackends { // memory and PostgreSQL
+		t.Run(b.name, func(t *testing.T) {
+			e := startActivatedOn(t, b)
+			e.json(t, "POST", "/api/v1/orgs", e.admin, map[string]string{"name": "acme"}, 201, nil)
+			for _, team := range []string{"a", "b", "c"} {
+				e.json(t, "PUT", "/api/v1/orgs/acme/teams/"+team, e.admin, nil, 200, nil)
+			}
+			e.json(t, "PUT", "/api/v1/orgs/acme/teams/a/members/team:acme/b", e.admin, nil, 200, nil)
+			e.json(t, "PUT", "/api/v1/orgs/acme/teams/b/members/team:acme/c", e.admin, nil, 200, nil)
+			e.json(t, "PUT", "/api/v1/orgs/acme/teams/c/members/user:cy@example.com", e.admin, nil, 200, nil)
+
+			ae := e.fail(t, "PUT", "/api/v1/orgs/acme/teams/a/members/team:acme/a", e.admin, nil, 409, "team_cycle", "-")
+			require.Contains(t, ae.Error.Message, "team:acme/a -> team:acme/a")
+			ae = e.fail(t, "PUT", "/api/v1/orgs/acme/teams/b/members/team:acme/a", e.admin, nil, 409, "team_cycle", "-")
+			require.Contains(t, ae.Error.Message, "team:acme/b -> team:acme/a -> team:acme/b")
+			body := map[string]any{"updates": touch("team:acme/c#member@team:acme/a#member")}
+			ae = e.fail(t, "POST", "/api/v1/relationships", e.admin, body, 409, "team_cycle", "updates[0].relationship")
+			require.Contains(t, ae.Error.Message, "team:acme/c -> team:acme/a -> team:acme/b -> team:acme/c")
+			require.Equal(t, []any{"team:acme/c", "team:acme/a", "team:acme/b", "team:acme/c"}, ae.Error.Details["cycle"])
+			status, data := importNDJSON(t, e, "team:acme/c#member@team:acme/a#member")
+			requireErr(t, "import", status, data, 409, "team_cycle", "-")
+
+			// Checks through the nested teams still answer (no 400 "max depth exceeded").
+			e.write(t, touch("repo:acme/raw#org@org:acme", "repo:acme/raw#reader@team:acme/a#member"))
+			require.True(t, e.check(t, e.admin, "repo:acme/raw", "read", "user:cy@example.com", e.writtenAt))
+			require.False(t, e.check(t, e.admin, "repo:acme/raw", "read", "user:nobody@example.com", e.writtenAt))
+		})
 	}
-	e.json(t, "PUT", "/api/v1/orgs/acme/teams/a/members/team:acme/b", e.admin, nil, 200, nil)
-	e.json(t, "PUT", "/api/v1/orgs/acme/teams/b/members/team:acme/c", e.admin, nil, 200, nil)
-	e.json(t, "PUT", "/api/v1/orgs/acme/teams/c/members/user:cy@example.com", e.admin, nil, 200, nil)
-
-	ae := e.fail(t, "PUT", "/api/v1/orgs/acme/teams/a/members/team:acme/a", e.admin, nil, 409, "team_cycle", "-")
-	require.Contains(t, ae.Error.Message, "team:acme/a -> team:acme/a")
-	ae = e.fail(t, "PUT", "/api/v1/orgs/acme/teams/b/members/team:acme/a", e.admin, nil, 409, "team_cycle", "-")
-	require.Contains(t, ae.Error.Message, "team:acme/b -> team:acme/a -> team:acme/b")
-	body := map[string]any{"updates": touch("team:acme/c#member@team:acme/a#member")}
-	ae = e.fail(t, "POST", "/api/v1/relationships", e.admin, body, 409, "team_cycle", "updates[0].relationship")
-	require.Contains(t, ae.Error.Message, "team:acme/c -> team:acme/a -> team:acme/b -> team:acme/c")
-	require.Equal(t, []any{"team:acme/c", "team:acme/a", "team:acme/b", "team:acme/c"}, ae.Error.Details["cycle"])
-	status, data := importNDJSON(t, e, "team:acme/c#member@team:acme/a#member")
-	requireErr(t, "import", status, data, 409, "team_cycle", "-")
-
-	// Checks through the nested teams still answer (no 400 "max depth exceeded").
-	e.write(t, touch("repo:acme/raw#org@org:acme", "repo:acme/raw#reader@team:acme/a#member"))
-	require.True(t, e.check(t, e.admin, "repo:acme/raw", "read", "user:cy@example.com", e.writtenAt))
-	require.False(t, e.check(t, e.admin, "repo:acme/raw", "read", "user:nobody@example.com", e.writtenAt))
 }
 
 // Issue 7.6, PL3, PL4: an agent link written by hand would lend a pipeline someone's
 // rights; every route refuses it.
 func TestGuardPL4AgentLinksRefusedOverHTTP(t *testing.T) {
-	e := startActivated(t)
-	body := map[string]any{"updates": touch("robot:admin#agent@pipeline:acme/p")}
-	e.fail(t, "POST", "/api/v1/relationships", e.admin, body, 403, "agent_link", "updates[0].relationship")
-	body = map[string]any{"updates": ops("create", "user:ann@example.com#agent@pipeline:acme/p")}
-	e.fail(t, "POST", "/api/v1/relationships", e.admin, body, 403, "agent_link", "-")
-	status, data := importNDJSON(t, e, "repo:acme/raw#org@org:acme", "sa:etl@acme#agent@pipeline:acme/p")
-	requireErr(t, "import", status, data, 403, "agent_link", "-")
-	require.Empty(t, e.read(t, "resource=repo:acme/raw"), "nothing of the refused import was written")
+	for _, b := range authzBackends { // memory and PostgreSQL
+		t.Run(b.name, func(t *testing.T) {
+			e := startActivatedOn(t, b)
+			body := map[string]any{"updates": touch("robot:admin#agent@pipeline:acme/p")}
+			e.fail(t, "POST", "/api/v1/relationships", e.admin, body, 403, "agent_link", "updates[0].relationship")
+			body = map[string]any{"updates": ops("create", "user:ann@example.com#agent@pipeline:acme/p")}
+			e.fail(t, "POST", "/api/v1/relationships", e.admin, body, 403, "agent_link", "-")
+			status, data := importNDJSON(t, e, "repo:acme/raw#org@org:acme", "sa:etl@acme#agent@pipeline:acme/p")
+			requireErr(t, "import", status, data, 403, "agent_link", "-")
+			require.Empty(t, e.read(t, "resource=repo:acme/raw"), "nothing of the refused import was written")
+		})
+	}
 }
 
 // raceHTTP sends two requests {method, path, token} to e released together and returns
