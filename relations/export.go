@@ -2,9 +2,7 @@ package relations
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/grpc/codes"
@@ -27,41 +25,24 @@ func (e *spiceEngine) Export(ctx context.Context, fn func(Relationship) error) e
 	default:
 		return mapError("export", err, false)
 	}
-	var cursor *v1.Cursor
-	for {
-		stream, err := e.perms.ExportBulkRelationships(ctx, &v1.ExportBulkRelationshipsRequest{
+	return paged("export", exportPageSize, func(cursor *v1.Cursor) (recvStream[*v1.ExportBulkRelationshipsResponse], error) {
+		return e.perms.ExportBulkRelationships(ctx, &v1.ExportBulkRelationshipsRequest{
 			Consistency:    cons,
 			OptionalLimit:  exportPageSize,
 			OptionalCursor: cursor,
 		})
-		if err != nil {
-			return mapError("export", err, false)
-		}
-		n := 0
-		for {
-			resp, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				break
-			}
+	}, func(resp *v1.ExportBulkRelationshipsResponse) (*v1.Cursor, int, error) {
+		for _, r := range resp.GetRelationships() {
+			rel, err := relationshipFromProto(r)
 			if err != nil {
-				return mapError("export", err, false)
+				return nil, 0, fmt.Errorf("export: %w", err)
 			}
-			cursor = resp.GetAfterResultCursor()
-			for _, r := range resp.GetRelationships() {
-				n++
-				rel, err := relationshipFromProto(r)
-				if err != nil {
-					return fmt.Errorf("export: %w", err)
-				}
-				if err := fn(rel); err != nil {
-					return err
-				}
+			if err := fn(rel); err != nil {
+				return nil, 0, err
 			}
 		}
-		if n < exportPageSize || cursor == nil {
-			return nil
-		}
-	}
+		return resp.GetAfterResultCursor(), len(resp.GetRelationships()), nil
+	})
 }
 
 // Import writes rels with TOUCH in batches of at most the server's write limit, so a

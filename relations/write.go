@@ -32,37 +32,54 @@ func (e *spiceEngine) Read(ctx context.Context, f Filter, c Consistency) ([]Rela
 
 // readProto streams the relationships matching pf to fn, page by page.
 func (e *spiceEngine) readProto(ctx context.Context, pf *v1.RelationshipFilter, cons *v1.Consistency, fn func(*v1.Relationship) error) error {
-	var cursor *v1.Cursor
-	for {
-		stream, err := e.perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
+	return paged("read", readPageSize, func(cursor *v1.Cursor) (recvStream[*v1.ReadRelationshipsResponse], error) {
+		return e.perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
 			Consistency:        cons,
 			RelationshipFilter: pf,
 			OptionalLimit:      readPageSize,
 			OptionalCursor:     cursor,
 		})
+	}, func(resp *v1.ReadRelationshipsResponse) (*v1.Cursor, int, error) {
+		if cons.GetAtLeastAsFresh() == nil && !cons.GetFullyConsistent() && resp.GetReadAt() != nil {
+			// Pin later pages to the revision of the first one.
+			cons = &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: resp.GetReadAt()}}
+		}
+		return resp.GetAfterResultCursor(), 1, fn(resp.GetRelationship())
+	})
+}
+
+// recvStream is a gRPC server stream of T.
+type recvStream[T any] interface {
+	Recv() (T, error)
+}
+
+// paged walks a paginated server stream: open asks for the page after cursor (nil: the
+// first), and each message goes to fn, which returns the cursor after it and how many
+// results it held. It stops after a page short of size results or without a cursor.
+// method names the call in errors.
+func paged[T any](method string, size int, open func(cursor *v1.Cursor) (recvStream[T], error), fn func(T) (*v1.Cursor, int, error)) error {
+	var cursor *v1.Cursor
+	for {
+		stream, err := open(cursor)
 		if err != nil {
-			return mapError("read", err, false)
+			return mapError(method, err, false)
 		}
 		n := 0
 		for {
-			resp, err := stream.Recv()
+			msg, err := stream.Recv()
 			if errors.Is(err, io.EOF) {
 				break
 			}
 			if err != nil {
-				return mapError("read", err, false)
+				return mapError(method, err, false)
 			}
-			n++
-			cursor = resp.GetAfterResultCursor()
-			if cons.GetAtLeastAsFresh() == nil && !cons.GetFullyConsistent() && resp.GetReadAt() != nil {
-				// Pin later pages to the revision of the first one.
-				cons = &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: resp.GetReadAt()}}
-			}
-			if err := fn(resp.GetRelationship()); err != nil {
+			next, k, err := fn(msg)
+			if err != nil {
 				return err
 			}
+			cursor, n = next, n+k
 		}
-		if n < readPageSize || cursor == nil {
+		if n < size || cursor == nil {
 			return nil
 		}
 	}

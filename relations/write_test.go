@@ -80,6 +80,14 @@ func TestDeleteMatchingMany(t *testing.T) {
 	got, err := e.Read(ctx, Filter{ResourceType: "repo", ResourceID: "dm/x"}, Consistency{Full: true})
 	require.NoError(t, err)
 	require.Len(t, got, 2500)
+	exported := 0 // three export pages
+	require.NoError(t, e.Export(ctx, func(r Relationship) error {
+		if r.Resource.ID == "dm/x" {
+			exported++
+		}
+		return nil
+	}))
+	require.Equal(t, 2500, exported)
 	_, err = e.DeleteMatching(ctx, Filter{ResourceType: "repo", ResourceID: "dm/x", Relation: "reader", SubjectType: "user"})
 	require.NoError(t, err)
 	got, err = e.Read(ctx, Filter{ResourceType: "repo", ResourceID: "dm/x"}, Consistency{Full: true})
