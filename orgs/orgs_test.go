@@ -2,7 +2,6 @@ package orgs
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/guard"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
+	"github.com/gatehouse-dev/gatehouse/internal/faults"
 	"github.com/gatehouse-dev/gatehouse/platform"
 	"github.com/gatehouse-dev/gatehouse/relations"
 	"github.com/gatehouse-dev/gatehouse/schema"
@@ -17,56 +17,10 @@ import (
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
-var errInjected = errors.New("injected failure")
-
-// failingStore fails, on demand, one method of the transactions run through it: a
-// failure in the middle of a change to several records.
-type failingStore struct {
-	store.Store
-	failIn string // "CreateToken" or "CreateAPIKey"; "" fails nothing
-}
-
-func (f *failingStore) WithTx(ctx context.Context, fn func(tx store.Tx) error) error {
-	return f.Store.WithTx(ctx, func(tx store.Tx) error { return fn(failingTx{Tx: tx, failIn: f.failIn}) })
-}
-
-type failingTx struct {
-	store.Tx
-	failIn string
-}
-
-func (t failingTx) CreateToken(ctx context.Context, tok store.Token) error {
-	if t.failIn == "CreateToken" {
-		return errInjected
-	}
-	return t.Tx.CreateToken(ctx, tok)
-}
-
-func (t failingTx) CreateAPIKey(ctx context.Context, k store.APIKey) error {
-	if t.failIn == "CreateAPIKey" {
-		return errInjected
-	}
-	return t.Tx.CreateAPIKey(ctx, k)
-}
-
-// failingEngine fails relationship writes on demand: SpiceDB down after the store
-// transaction committed.
-type failingEngine struct {
-	relations.Engine
-	failWrites bool
-}
-
-func (e *failingEngine) Write(ctx context.Context, u []relations.Update, p []relations.Precondition) (string, error) {
-	if e.failWrites {
-		return "", errInjected
-	}
-	return e.Engine.Write(ctx, u, p)
-}
-
 type fixture struct {
 	ctx  context.Context
-	rel  *failingEngine
-	st   *failingStore
+	rel  *faults.Engine
+	st   *faults.Store
 	tok  *tokens.Service
 	orgs *Service
 }
@@ -78,9 +32,9 @@ func newFixture(t *testing.T) *fixture {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = engine.Close() })
 	require.NoError(t, engine.WriteSchema(ctx, schema.Text))
-	st := &failingStore{Store: store.NewMemory()}
+	st := &faults.Store{Store: store.NewMemory()}
 	// Every write goes through the guard, as in the server (O2, O4).
-	rel := &failingEngine{Engine: guard.New(engine, st)}
+	rel := &faults.Engine{Engine: guard.New(engine, st)}
 	tok := tokens.NewService(st, tokens.DefaultConfig())
 	_, err = platform.New(rel, tok, st).Activate(ctx, "robot:admin", 0)
 	require.NoError(t, err)
@@ -228,16 +182,16 @@ func TestAPIKeyCreationFailureLeavesNothing(t *testing.T) {
 		require.Empty(t, toks, "%s: no token", what)
 	}
 	for _, step := range []string{"CreateToken", "CreateAPIKey"} {
-		f.st.failIn = step
+		f.st.FailIn = step
 		_, err = f.orgs.CreateAPIKey(f.ctx, "robot:admin", "acme", "etl", 0, RoleAdmin)
-		require.ErrorIs(t, err, errInjected)
-		f.st.failIn = ""
+		require.ErrorIs(t, err, faults.ErrInjected)
+		f.st.FailIn = ""
 		nothing(step)
 	}
-	f.rel.failWrites = true
+	f.rel.FailWrites = true
 	_, err = f.orgs.CreateAPIKey(f.ctx, "robot:admin", "acme", "etl", 0, RoleAdmin)
-	require.ErrorIs(t, err, errInjected)
-	f.rel.failWrites = false
+	require.ErrorIs(t, err, faults.ErrInjected)
+	f.rel.FailWrites = false
 	nothing("role write")
 
 	k, err := f.orgs.CreateAPIKey(f.ctx, "robot:admin", "acme", "etl", 0, RoleAdmin)

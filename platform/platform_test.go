@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/guard"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
+	"github.com/gatehouse-dev/gatehouse/internal/faults"
 	"github.com/gatehouse-dev/gatehouse/platform"
 	"github.com/gatehouse-dev/gatehouse/relations"
 	"github.com/gatehouse-dev/gatehouse/schema"
@@ -19,8 +20,8 @@ import (
 type fixture struct {
 	ctx  context.Context
 	raw  relations.Engine
-	rel  *failingEngine // guarded, as in the server
-	st   *failingStore
+	rel  *faults.Engine // guarded, as in the server
+	st   *faults.Store
 	tok  *tokens.Service
 	plat *platform.Service
 }
@@ -32,8 +33,8 @@ func newFixture(t *testing.T) *fixture {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = raw.Close() })
 	require.NoError(t, raw.WriteSchema(ctx, schema.Text))
-	st := &failingStore{Store: store.NewMemory()}
-	rel := &failingEngine{Engine: guard.New(raw, st)}
+	st := &faults.Store{Store: store.NewMemory()}
+	rel := &faults.Engine{Engine: guard.New(raw, st)}
 	tok := tokens.NewService(st, tokens.DefaultConfig())
 	return &fixture{ctx: ctx, raw: raw, rel: rel, st: st, tok: tok, plat: platform.New(rel, tok, st)}
 }
