@@ -133,10 +133,18 @@ func TestC3IngressPostgres(t *testing.T) {
 	runIngressCases(t, startIngressApp(t, harness.StartPostgres(t), ingressTable))
 }
 
+const ingressChunk = "/repos/acme/raw/chunks/0.1"
+
 func runIngressCases(t *testing.T, g *ingressApp) {
 	w := setupIngress(t, g)
-	const chunk = "/repos/acme/raw/chunks/0.1"
+	ingressAnswers(t, g, w)
+	ingressRefusals(t, g, w)
+	ingressCacheAndRevocation(t, g, w)
+}
 
+// ingressAnswers: 200 with the identity, the cookie, 401 with WWW-Authenticate.
+func ingressAnswers(t *testing.T, g *ingressApp, w ingressWorld) {
+	const chunk = ingressChunk
 	// 200 with the identity in response headers; spoofed X-Auth-* request headers ignored.
 	resp := g.auth(t, "GET", chunk, map[string]string{"Authorization": "Bearer " + w.reader,
 		"X-Auth-Subject": "robot:admin", "X-Auth-Org": "evil"})
@@ -162,9 +170,14 @@ func runIngressCases(t *testing.T, g *ingressApp) {
 	require.Equal(t, 401, resp.StatusCode)
 	require.Contains(t, resp.Header.Get("WWW-Authenticate"), `error="invalid_token"`)
 	require.Empty(t, resp.Header.Get("X-Auth-Subject"))
+}
 
+// ingressRefusals: 403 for no permission, no route, bad headers, unsafe paths, oversized
+// headers, and grants that do not allow it.
+func ingressRefusals(t *testing.T, g *ingressApp, w ingressWorld) {
+	const chunk = ingressChunk
 	// 403: no permission (no identity headers), unmatched routes, bad forwarded headers.
-	resp = g.auth(t, "GET", chunk, map[string]string{"Authorization": "Bearer " + w.stranger, "X-Auth-Subject": "robot:reader"})
+	resp := g.auth(t, "GET", chunk, map[string]string{"Authorization": "Bearer " + w.stranger, "X-Auth-Subject": "robot:reader"})
 	require.Equal(t, 403, resp.StatusCode)
 	require.Empty(t, resp.Header.Get("X-Auth-Subject"))
 	require.Equal(t, 403, g.status(t, w.reader, "PUT", chunk), "read is not write")
@@ -195,7 +208,12 @@ func runIngressCases(t *testing.T, g *ingressApp) {
 	g.api(t, "POST", "/api/v1/tokens", w.reader, map[string]any{"ttl": "1h",
 		"grants": []map[string][]string{{"functions": {"write"}, "resources": {"repo"}, "orgs": {"acme"}}}}, 201, &scoped)
 	require.Equal(t, 403, g.status(t, scoped.Token, "GET", chunk))
+}
 
+// ingressCacheAndRevocation: the cache answers repeats and never outlives a relationship
+// change or a revoked token.
+func ingressCacheAndRevocation(t *testing.T, g *ingressApp, w ingressWorld) {
+	const chunk = ingressChunk
 	// The cache answers repeated decisions, and a relationship delete drops them at once.
 	for range 5 {
 		require.Equal(t, 200, g.status(t, w.reader, "GET", chunk))
