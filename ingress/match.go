@@ -16,6 +16,9 @@ var (
 	ErrBadMethod = errors.New("unknown method")
 	// ErrBadValue: a segment matched a placeholder but does not make a valid resource.
 	ErrBadValue = errors.New("a path segment is not a valid name")
+	// ErrEscaped: a segment a pattern names (a literal or a placeholder) is written with
+	// percent escapes; only the segments under ** may be.
+	ErrEscaped = errors.New("a percent escape in a segment the route names")
 )
 
 // Check is what a request must pass: Permission on Resource.
@@ -39,6 +42,11 @@ func (t *Table) Match(method string, p Path) (Check, error) {
 		if !ok {
 			continue
 		}
+		for i := range min(r.named(), len(p.escaped)) {
+			if p.escaped[i] {
+				return Check{}, fmt.Errorf("%w: segment %d", ErrEscaped, i+1)
+			}
+		}
 		res, err := r.resource(values)
 		if err != nil {
 			return Check{}, fmt.Errorf("%w: %s", ErrBadValue, message(err))
@@ -46,6 +54,14 @@ func (t *Table) Match(method string, p Path) (Check, error) {
 		return Check{Resource: res, Permission: r.Permission, Route: r}, nil
 	}
 	return Check{}, ErrNoRoute
+}
+
+// named is how many leading segments the pattern names (all but **).
+func (r *Route) named() int {
+	if n := len(r.segs); n > 0 && r.segs[n-1].kind == segRest {
+		return n - 1
+	}
+	return len(r.segs)
 }
 
 // match matches the pattern against segments, returning the placeholders' values.

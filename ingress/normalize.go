@@ -25,6 +25,10 @@ type Path struct {
 	Segments []string
 	// TrailingSlash: the path ended in "/" (ignored by matching).
 	TrailingSlash bool
+	// escaped[i]: segment i was written with percent escapes. Matching refuses them in
+	// the segments a pattern names (literals and placeholders), so that a data service
+	// that does not decode cannot read another resource than the one decided.
+	escaped []bool
 }
 
 // String is the path as matched, for logs.
@@ -65,12 +69,14 @@ func Normalize(rawURI string) (Path, error) {
 		return Path{}, unsafe("more than %d segments", MaxSegments)
 	}
 	out.Segments = make([]string, 0, len(parts))
+	out.escaped = make([]bool, 0, len(parts))
 	for i, raw := range parts {
 		seg, err := decodeSegment(raw)
 		if err != nil {
 			return Path{}, fmt.Errorf("segment %d: %w", i+1, err)
 		}
 		out.Segments = append(out.Segments, seg)
+		out.escaped = append(out.escaped, seg != raw)
 	}
 	return out, nil
 }

@@ -12,7 +12,8 @@
 //	    permission: read
 //
 // {name} matches one path segment, ** (last only) the rest, zero or more segments.
-// Literal segments match exactly (case-sensitive), after percent-decoding. Two routes of
+// Literal segments match exactly (case-sensitive). The segments a route names (literals
+// and placeholders) must be written without percent escapes; under ** they are decoded. Two routes of
 // one method may not both match a path, so the order of routes never matters. Every
 // mistake is refused at load, naming the file and the line.
 package ingress

@@ -20,10 +20,10 @@ func TestC3ExampleTableLoadsAndMatches(t *testing.T) {
 		{"GET", "/repos/acme/raw", "repo:acme/raw", "read"},
 		{"GET", "/repos/acme/raw/", "repo:acme/raw", "read"},
 		{"GET", "/repos/acme/raw/a%2Db?x=1/../..", "repo:acme/raw", "read"},
+		{"GET", "/repos/acme/raw/caf%C3%A9/a%20b", "repo:acme/raw", "read"},
 		{"PUT", "/repos/acme/raw/chunks/abc", "repo:acme/raw", "write"},
 		{"DELETE", "/repos/acme/raw/x", "repo:acme/raw", "delete"},
 		{"GET", "/orgs/acme", "org:acme", "read"},
-		{"GET", "/repos/%61cme/raw/x", "repo:acme/raw", "read"},
 	} {
 		p, err := Normalize(tc.uri)
 		require.NoError(t, err, tc.uri)
@@ -44,7 +44,11 @@ func TestC3ExampleTableLoadsAndMatches(t *testing.T) {
 		{"GET", "/Repos/acme/raw/x", ErrNoRoute},
 		{"GET", "/repos/ACME/raw/x", ErrBadValue},
 		{"GET", "/repos/acme/raw*/x", ErrBadValue},
-		{"GET", "/repos/acme/r%20w/x", ErrBadValue},
+		{"GET", "/repos/acme/r%20w/x", ErrEscaped},
+		{"GET", "/repos/%61cme/raw/x", ErrEscaped},
+		{"GET", "/r%65pos/acme/raw/x", ErrEscaped},
+		{"GET", "/orgs/%61cme", ErrEscaped},
+		{"GET", "/repos/acme/réw/x", ErrBadValue},
 		{"GET", "/repos/a@b/raw/x", ErrBadValue},
 	} {
 		p, err := Normalize(tc.uri)

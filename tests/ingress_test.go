@@ -194,7 +194,7 @@ func ingressRefusals(t *testing.T, g *ingressApp, w ingressWorld) {
 	// 403: traversal and encoding tricks, even where the raw prefix is allowed.
 	for _, uri := range []string{"/repos/acme/raw/../../acme/other/x", "/repos/acme/raw/%2e%2e/x", "/repos/acme/raw/%2E%2E%2Fother",
 		"/repos/acme/raw//x", "/repos/acme/raw;x/y", "/repos/acme/raw/%252e%252e/x", "/repos/acme/raw/%c0%ae%c0%ae/x",
-		"/repos/acme%2fraw/x", "/repos/acme/raw/a%00b", "/repos/ACME/raw/x"} {
+		"/repos/acme%2fraw/x", "/repos/acme/raw/a%00b", "/repos/ACME/raw/x", "/repos/%61cme/raw/x", "/r%65pos/acme/raw/x"} {
 		require.Equal(t, 403, g.status(t, w.reader, "GET", uri), uri)
 	}
 
