@@ -227,9 +227,21 @@ func ingressCacheAndRevocation(t *testing.T, g *ingressApp, w ingressWorld) {
 	require.Equal(t, 200, g.status(t, w.reader, "GET", chunk))
 	require.Contains(t, metrics(t, g), `gatehouse_ingress_decisions_total{cache="hit",result="allowed"}`)
 
-	// Revocation goes through the cache at once (the token is verified on every request).
+	// P4: admin-only mode denies a cached allow at once; platform admins keep access.
+	g.api(t, "PUT", "/api/v1/platform/mode", w.admin, map[string]bool{"admin_only": true}, 200, nil)
+	require.Equal(t, 403, g.status(t, w.reader, "GET", chunk), "admin-only mode")
+	require.Equal(t, 200, g.status(t, w.admin, "GET", chunk))
+	g.api(t, "PUT", "/api/v1/platform/mode", w.admin, map[string]bool{"admin_only": false}, 200, nil)
+	require.Equal(t, 200, g.status(t, w.reader, "GET", chunk))
+
+	// Revocation goes through the cache at once (the token is verified on every request),
+	// and takes the tokens derived from the revoked one with it.
+	var child struct{ Token string }
+	g.api(t, "POST", "/api/v1/tokens", w.reader, map[string]any{"ttl": "1h"}, 201, &child)
+	require.Equal(t, 200, g.status(t, child.Token, "GET", chunk))
 	g.api(t, "DELETE", "/api/v1/tokens/"+w.readerID, w.admin, nil, 200, nil)
 	require.Equal(t, 401, g.status(t, w.reader, "GET", chunk), "a revoked token was allowed")
+	require.Equal(t, 401, g.status(t, child.Token, "GET", chunk), "a token derived from a revoked one was allowed")
 }
 
 func metrics(t *testing.T, g *ingressApp) string {
