@@ -122,7 +122,10 @@ func (s *server) ingressAuth(c *gin.Context) {
 		return
 	}
 	allowed, hit, err := s.ingressDecide(c.Request.Context(), p, chk)
-	cache := map[bool]string{true: "hit", false: "miss"}[hit]
+	cache := "miss"
+	if hit {
+		cache = "hit"
+	}
 	switch {
 	case err != nil:
 		s.ingress.decisions.WithLabelValues("error", cache).Inc()
