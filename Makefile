@@ -22,7 +22,7 @@ test: test-deps ## every test: unit, schema validation, end-to-end (gets Postgre
 	@out=$$($(GO) test -count=1 -run '^TestSchemaMutants$$' -v ./schema 2>&1); st=$$?; echo "$$out" | grep -E '^(MUTANTS|SURVIVED|FAIL|ok)'; exit $$st
 	$(GO) test -race $(TEST_FLAGS) $(PKGS)
 
-test-deps: ## install what the tests need (PostgreSQL, MinIO), or say exactly what is missing
+test-deps: ## install what the tests need (PostgreSQL, MinIO, nginx), or say exactly what is missing
 	@./scripts/test-deps.sh
 
 test-unit: ## unit and schema tests only (no PostgreSQL, no binaries)
