@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/ingress"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
@@ -41,6 +42,10 @@ type Config struct {
 
 	Tokens tokens.Config // token-default-ttl, token-max-ttl, token-max-admin-ttl
 
+	// Ingress auth (C3, h/ingress).
+	IngressRoutes   string        // ingress-routes: route table file; empty denies every ingress request
+	IngressCacheTTL time.Duration // ingress-cache-ttl: how long an ingress decision is cached; 0: not cached
+
 	// Set by the program, not by flags.
 
 	// Version is what /version reports.
@@ -68,6 +73,8 @@ func DefaultConfig() Config {
 		AuthFailureLimit:  20,
 		AuthFailureWindow: time.Minute,
 		Version:           "dev",
+
+		IngressCacheTTL: ingress.DefaultCacheTTL, // C3, h/ingress
 	}
 }
 
@@ -90,7 +97,7 @@ func fieldErr(field, format string, args ...any) error {
 
 // Validate returns a *FieldError naming the first bad setting.
 func (c *Config) Validate() error {
-	for _, check := range []func() error{c.validateServer, c.validateBackends, c.validateIdentity} {
+	for _, check := range []func() error{c.validateServer, c.validateBackends, c.validateIdentity, c.validateIngress} {
 		if err := check(); err != nil {
 			return err
 		}
