@@ -119,11 +119,11 @@ func TestGatehouseWorkload(t *testing.T) {
 			require.Equal(t, "ghcr.io/gatehouse-dev/gatehouse:"+strings.TrimSpace(string(version)), str(c, "image"),
 				"the image tag is the VERSION file's (deploy/base/kustomization.yaml images:)")
 
-			require.Equal(t, true, m(pod, "securityContext")["runAsNonRoot"], "pod runAsNonRoot")
+			require.True(t, isBool(m(pod, "securityContext")["runAsNonRoot"], true), "pod runAsNonRoot")
 			require.Positive(t, num(m(pod, "securityContext")["runAsUser"]), "pod runAsUser is set and not root")
 			sc := m(c, "securityContext")
-			require.Equal(t, true, sc["readOnlyRootFilesystem"], "readOnlyRootFilesystem")
-			require.Equal(t, false, sc["allowPrivilegeEscalation"], "allowPrivilegeEscalation")
+			require.True(t, isBool(sc["readOnlyRootFilesystem"], true), "readOnlyRootFilesystem: true")
+			require.True(t, isBool(sc["allowPrivilegeEscalation"], false), "allowPrivilegeEscalation: false")
 			require.Equal(t, []any{"ALL"}, list(sc, "capabilities", "drop"), "capabilities dropped")
 
 			require.NotEmpty(t, str(c, "resources", "requests", "cpu"), "cpu request")
@@ -291,4 +291,10 @@ func num(v any) int {
 		return int(x)
 	}
 	return -1
+}
+
+// isBool reports whether v is the boolean want (set, not merely absent).
+func isBool(v any, want bool) bool {
+	b, ok := v.(bool)
+	return ok && b == want
 }
