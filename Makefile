@@ -49,6 +49,8 @@ fuzz: ## run each fuzz target for 30s
 	$(GO) test ./tokens -run '^$$' -fuzz FuzzParse -fuzztime 30s
 	$(GO) test ./credentials -run '^$$' -fuzz FuzzParseURI -fuzztime 30s
 	$(GO) test ./credentials -run '^$$' -fuzz FuzzNormalizePrefix -fuzztime 30s
+	$(GO) test ./ingress -run '^$$' -fuzz FuzzNormalize -fuzztime 30s
+	$(GO) test ./ingress -run '^$$' -fuzz FuzzMatch -fuzztime 30s
 
 # --- container image (issue 10.4) -------------------------------------------------------
 # The image's version lives in VERSION, and only there: the tag, the binary's version and

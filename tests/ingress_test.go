@@ -30,10 +30,15 @@ type ingressApp struct {
 
 func startIngressApp(t *testing.T, databaseURL, routes string) *ingressApp {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	cfg := app.DefaultConfig()
 	cfg.DatabaseURL, cfg.IngressRoutes, cfg.LogLevel = databaseURL, routes, "warn"
+	return startIngressAppWith(t, cfg)
+}
+
+func startIngressAppWith(t *testing.T, cfg app.Config) *ingressApp {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	a, err := app.New(ctx, cfg)
 	require.NoError(t, err)
 	srv := httptest.NewServer(a.Handler())
@@ -262,4 +267,34 @@ func TestC3IngressReplicasRevokeWithinOneSecond(t *testing.T) {
 	require.LessOrEqual(t, within(t, "ingress after a token revocation", func() bool {
 		return b.status(t, w.reader, "GET", chunk) == 401
 	}), revocationBound)
+}
+
+// C3, fail closed: with SpiceDB down the ingress route answers 503 (never 200, never a
+// cached allow past its bound), within 2 s.
+func TestC3IngressSpiceDBDownDenies(t *testing.T) {
+	pg := harness.StartPostgres(t)
+	sp := startSpiceDBOnPostgres(t, harness.NewDatabase(t, pg))
+	cfg := app.DefaultConfig()
+	cfg.DatabaseURL, cfg.IngressRoutes, cfg.LogLevel = pg, ingressTable, "error"
+	cfg.SpiceDBEndpoint, cfg.SpiceDBToken, cfg.SpiceDBInsecure = sp.endpoint, sp.key, true
+	g := startIngressAppWith(t, cfg)
+	w := setupIngress(t, g)
+	const chunk = "/repos/acme/raw/chunks/2"
+	require.Equal(t, 200, g.status(t, w.reader, "GET", chunk))
+	sp.stop()
+	start := time.Now()
+	for {
+		st := g.status(t, w.reader, "GET", chunk)
+		require.NotEqual(t, 500, st)
+		if st == 503 {
+			break
+		}
+		require.Equal(t, 200, st, "only the cached allow may be served before the 503")
+		require.Less(t, time.Since(start), 2*time.Second, "still allowed with SpiceDB down")
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("ingress denies (503) %s after SpiceDB stopped", time.Since(start).Round(time.Millisecond))
+	for _, tok := range []string{w.reader, w.stranger} {
+		require.Equal(t, 503, g.status(t, tok, "GET", "/repos/acme/raw/chunks/3"))
+	}
 }
