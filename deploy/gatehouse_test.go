@@ -197,7 +197,7 @@ func checkGatehouseConfig(t *testing.T, r *rendered, pod, c map[string]any) {
 // Gatehouse expects; any other secret setting gets "placeholder".
 var secretPlaceholders = map[string]string{
 	"GATEHOUSE_DATABASE_URL": "postgres://gatehouse@cockroachdb-public:26257/gatehouse?sslmode=disable",
-	"GATEHOUSE_SECRET_KEY":   base64.StdEncoding.EncodeToString(make([]byte, 32)),
+	"GATEHOUSE_SECRET_KEY":   base64.StdEncoding.EncodeToString([]byte("deploy-test-key-of-32-bytes-long")),
 }
 
 // setContainerEnv gives the test the container's environment: plain values as they are,
