@@ -22,7 +22,7 @@ test: test-deps ## every test: unit, schema validation, end-to-end (gets Postgre
 	@out=$$($(GO) test -count=1 -run '^TestSchemaMutants$$' -v ./schema 2>&1); st=$$?; echo "$$out" | grep -E '^(MUTANTS|SURVIVED|FAIL|ok)'; exit $$st
 	$(GO) test -race $(TEST_FLAGS) $(PKGS)
 
-test-deps: ## install what the tests need (PostgreSQL, MinIO), or say exactly what is missing
+test-deps: ## install what the tests need (PostgreSQL, MinIO, nginx), or say exactly what is missing
 	@./scripts/test-deps.sh
 
 test-unit: ## unit and schema tests only (no PostgreSQL, no binaries)
@@ -51,3 +51,15 @@ fuzz: ## run each fuzz target for 30s
 	$(GO) test ./credentials -run '^$$' -fuzz FuzzNormalizePrefix -fuzztime 30s
 	$(GO) test ./ingress -run '^$$' -fuzz FuzzNormalize -fuzztime 30s
 	$(GO) test ./ingress -run '^$$' -fuzz FuzzMatch -fuzztime 30s
+
+# --- container image (issue 10.4) -------------------------------------------------------
+# The image's version lives in VERSION, and only there: the tag, the binary's version and
+# (held by deploy's test) the tag deploy/ pins.
+IMAGE         ?= ghcr.io/gatehouse-dev/gatehouse
+IMAGE_VERSION := $(shell cat VERSION)
+.PHONY: image
+image: ## build the container image ghcr.io/gatehouse-dev/gatehouse:<the VERSION file> (needs Docker)
+	@command -v docker >/dev/null 2>&1 || { echo "make image: no docker command on this machine: install Docker (23+, BuildKit) to build $(IMAGE):$(IMAGE_VERSION); nothing was built" >&2; exit 1; }
+	@docker info >/dev/null 2>&1 || { echo "make image: docker is installed but its daemon does not answer (docker info failed): start it, or use a machine with Docker; nothing was built" >&2; exit 1; }
+	DOCKER_BUILDKIT=1 docker build --build-arg VERSION=$(IMAGE_VERSION) -t $(IMAGE):$(IMAGE_VERSION) .
+	@echo "built $(IMAGE):$(IMAGE_VERSION); push it, then deploy/ (it names this tag)"

@@ -8,6 +8,10 @@
 #    modules: `GOFLAGS=-mod=mod go install github.com/minio/minio@$MINIO_VERSION` (pinned below; a few minutes),
 #    into $(go env GOPATH)/bin, where tests/harness finds it (or GATEHOUSE_MINIO_BIN, or
 #    minio on PATH). GATEHOUSE_SKIP_MINIO=1 skips the MinIO tests instead (loudly).
+#  - nginx with auth_request (Debian's nginx-light) for the ingress end-to-end tests, got
+#    like PostgreSQL (apt-get as root or with sudo on Debian; otherwise it says what is
+#    missing). tests/harness finds it on PATH, at /usr/sbin/nginx or at GATEHOUSE_NGINX_BIN.
+#    GATEHOUSE_SKIP_NGINX=1 skips the nginx tests instead (loudly, counted).
 # `make test` and .ci/run call it.
 set -euo pipefail
 
@@ -84,6 +88,25 @@ if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null && ! command -v in
 	fi
 fi
 
+# --- nginx (the ingress end-to-end tests: auth_request in front of a data service) --------
+have_nginx() {
+	if [[ -n "${GATEHOUSE_NGINX_BIN:-}" ]]; then
+		[[ -x "${GATEHOUSE_NGINX_BIN}" ]]
+		return
+	fi
+	command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]]
+}
+if ! have_nginx; then
+	if [[ "${GATEHOUSE_SKIP_NGINX:-}" == 1 ]]; then
+		echo "!!!! nginx is missing and GATEHOUSE_SKIP_NGINX=1: the nginx tests will be SKIPPED" >&2
+	elif [[ -n "${GATEHOUSE_NGINX_BIN:-}" ]]; then
+		echo "GATEHOUSE_NGINX_BIN=${GATEHOUSE_NGINX_BIN} is not an executable file" >&2
+		exit 1
+	else
+		missing+=(nginx-light)
+	fi
+fi
+
 ((${#missing[@]})) || exit 0
 
 sudo=()
@@ -100,8 +123,12 @@ The test suite needs: ${missing[*]}
   postgresql: PostgreSQL's server binaries (initdb, postgres), version 13 or newer.
               Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql;
               or point GATEHOUSE_PG_BIN at the directory that holds initdb and postgres.
+  nginx-light: nginx with the auth_request module (the ingress tests run it unprivileged).
+              Debian/Ubuntu: apt-get install nginx-light; macOS: brew install nginx;
+              or point GATEHOUSE_NGINX_BIN at an nginx binary built with auth_request.
 To run without the PostgreSQL tests (they are then skipped and counted):
   GATEHOUSE_SKIP_POSTGRES=1 make test
+To run without the nginx tests (skipped and counted): GATEHOUSE_SKIP_NGINX=1 make test
 MSG
 	exit 1
 fi

@@ -1,5 +1,6 @@
 // Package harness provides real components for end-to-end tests: a throwaway
-// PostgreSQL cluster, a real SpiceDB server and the Gatehouse binary itself.
+// PostgreSQL cluster, a real SpiceDB server, the Gatehouse binary itself, MinIO and
+// nginx.
 //
 // Everything started here is torn down by t.Cleanup, except the PostgreSQL
 // cluster, which is shared by all tests of one test binary (each StartPostgres
@@ -19,6 +20,10 @@
 //   - GATEHOUSE_SKIP_POSTGRES=1: skip (loudly, counted by Cleanup) the tests that
 //     need PostgreSQL when its binaries are missing; without it they fail.
 //   - GATEHOUSE_PG_BIN: directory holding initdb and postgres (optional).
+//   - GATEHOUSE_SKIP_NGINX=1: skip (loudly, counted by Cleanup) the tests that need
+//     nginx when it is missing; without it they fail.
+//   - GATEHOUSE_NGINX_BIN: an nginx binary with auth_request (optional; default: nginx
+//     on PATH, then /usr/sbin/nginx, where Debian's nginx-light puts it).
 //   - GATEHOUSE_SPICEDB_BIN: a prebuilt spicedb binary to use instead of
 //     building the version pinned in go.mod (optional).
 package harness

@@ -136,6 +136,7 @@ func Cleanup() {
 	if n := pgSkipped.Load(); n > 0 {
 		fmt.Fprintf(os.Stderr, "\n!!!! %d test(s) SKIPPED for want of PostgreSQL (GATEHOUSE_SKIP_POSTGRES=1)\n", n)
 	}
+	reportNginxSkipped()
 }
 
 func execAdmin(ctx context.Context, dbURL, sql string) error {
