@@ -43,7 +43,7 @@ type Config struct {
 	Tokens tokens.Config // token-default-ttl, token-max-ttl, token-max-admin-ttl
 
 	// Ingress auth (C3, h/ingress).
-	IngressRoutes   string        // ingress-routes: route table file; empty denies every ingress request
+	IngressRoutes   string        // ingress-routes: route table file; empty: ingress.Default()
 	IngressCacheTTL time.Duration // ingress-cache-ttl: how long an ingress decision is cached; 0: not cached
 
 	// Set by the program, not by flags.

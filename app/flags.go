@@ -35,7 +35,7 @@ func (c *Config) BindFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.Tokens.MaxTTL, "token-max-ttl", c.Tokens.MaxTTL, "longest lifetime of any token")
 	fs.DurationVar(&c.Tokens.MaxAdminTTL, "token-max-admin-ttl", c.Tokens.MaxAdminTTL, "longest lifetime of a token with admin power")
 	// Ingress auth (C3, h/ingress).
-	fs.StringVar(&c.IngressRoutes, "ingress-routes", c.IngressRoutes, "YAML route table of GET /api/iam/v1/auth (match, resource, permission); a bad table stops the start naming its line; empty: every ingress request is denied (403)")
+	fs.StringVar(&c.IngressRoutes, "ingress-routes", c.IngressRoutes, "YAML route table of GET /api/iam/v1/auth (match, resource, permission); a bad table stops the start naming its line; empty: the built-in table (GET/HEAD /repos/{org}/{repo}/** read, PUT write; everything else 403)")
 	fs.DurationVar(&c.IngressCacheTTL, "ingress-cache-ttl", c.IngressCacheTTL, "how long an ingress decision is cached (at most 1s; 0: not cached); a relationship change or revoked token takes effect before that")
 }
 

@@ -15,11 +15,14 @@ func (c *Config) validateIngress() error {
 }
 
 // loadIngress loads the ingress route table (C3). A bad table stops the start with an
-// error naming the setting, the file and the line; without one every ingress request is
-// denied, which the log says.
+// error naming the setting, the file and the line. Without one the built-in table
+// (API.md's example: GET and HEAD under /repos/{org}/{repo}/ need read, PUT write) is
+// used, which the log says; anything it does not match is denied.
 func (a *App) loadIngress() error {
 	if a.cfg.IngressRoutes == "" {
-		a.log.Warn("no --ingress-routes table: GET /api/iam/v1/auth denies every request (403 no_route)")
+		a.ingress = ingress.Default()
+		a.log.Info("no --ingress-routes table: GET /api/iam/v1/auth uses the built-in one (GET/HEAD /repos/{org}/{repo}/** read, PUT write; everything else 403)",
+			"routes", a.ingress.Len(), "cache_ttl", a.cfg.IngressCacheTTL.String())
 		return nil
 	}
 	t, err := ingress.Load(a.cfg.IngressRoutes)

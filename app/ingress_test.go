@@ -16,7 +16,7 @@ import (
 func TestC3IngressSettings(t *testing.T) {
 	cfg := DefaultConfig()
 	require.Equal(t, time.Second, cfg.IngressCacheTTL)
-	require.Empty(t, cfg.IngressRoutes, "no table by default: every ingress request is denied")
+	require.Empty(t, cfg.IngressRoutes, "no table by default: the built-in one is used")
 	for _, bad := range []time.Duration{-time.Millisecond, 1500 * time.Millisecond} {
 		cfg.IngressCacheTTL = bad
 		var fe *FieldError
