@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -36,7 +37,37 @@ type dataReplica struct {
 	repos   *repos.Service
 }
 
-func newDataReplica(t *testing.T, engine relations.Engine, st store.Store) *dataReplica {
+// jittery is the real store with a random pause before the reads and writes the race is
+// about (up to 1 ms; up to 5 ms before CreateRepo, long enough for a whole delete), so
+// that the rounds interleave them in every order rather than run each call through in one
+// go. Without the config lock in repo creation and the store's own check, the memory
+// rounds find a repo on a deleted config.
+type jittery struct{ store.Store }
+
+func pause(upTo time.Duration) { time.Sleep(time.Duration(rand.Int64N(int64(upTo)))) } //nolint:gosec // G404: jitter
+
+func (j jittery) GetBucketByID(ctx context.Context, id string) (store.BucketConfig, error) {
+	pause(time.Millisecond)
+	return j.Store.GetBucketByID(ctx, id)
+}
+
+func (j jittery) ListReposInBucket(ctx context.Context, id string) ([]store.Repo, error) {
+	pause(time.Millisecond)
+	return j.Store.ListReposInBucket(ctx, id)
+}
+
+func (j jittery) CreateRepo(ctx context.Context, r store.Repo) error {
+	pause(5 * time.Millisecond)
+	return j.Store.CreateRepo(ctx, r)
+}
+
+func (j jittery) DeleteBucket(ctx context.Context, id string) error {
+	pause(time.Millisecond)
+	return j.Store.DeleteBucket(ctx, id)
+}
+
+func newDataReplica(t *testing.T, engine relations.Engine, inner store.Store) *dataReplica {
+	st := jittery{inner}
 	key, err := seal.ParseKey(harness.TestSecretKey)
 	require.NoError(t, err)
 	box, err := seal.New(key)
