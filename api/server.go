@@ -15,11 +15,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/buckets"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/ingress"
 	"github.com/gatehouse-dev/gatehouse/orgs"
 	"github.com/gatehouse-dev/gatehouse/platform"
 	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/repos"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -45,6 +47,9 @@ type Deps struct {
 	// Ingress (C3, h/ingress): the route table of GET /api/iam/v1/auth; nil denies
 	// every request (403 no_route).
 	Ingress *ingress.Table
+	// Bucket configs and repos (api/buckets.go, api/repos.go); nil: their routes answer 503.
+	Buckets *buckets.Service
+	Repos   *repos.Service
 }
 
 // Options tune the API; zero values take defaults.
@@ -241,6 +246,8 @@ func (s *server) routeTable() []route {
 	}
 	// Each further area appends its own table (its method lives beside its handlers).
 	routes = append(routes, s.ingressRoutes()...) // C3, h/ingress
+	routes = append(routes, s.bucketRoutes()...)
+	routes = append(routes, s.repoRoutes()...)
 	return routes
 }
 

@@ -45,6 +45,9 @@ type Config struct {
 	// Ingress auth (C3, h/ingress).
 	IngressRoutes   string        // ingress-routes: route table file; empty: ingress.Default()
 	IngressCacheTTL time.Duration // ingress-cache-ttl: how long an ingress decision is cached; 0: not cached
+	// Bucket configs (B5, B7; app/config_data.go).
+	SecretKey       string // secret-key: base64 of 32 bytes sealing bucket secrets
+	AWSPrincipalARN string // aws-principal-arn: Gatehouse's AWS principal, in trust policies
 
 	// Set by the program, not by flags.
 
@@ -97,7 +100,7 @@ func fieldErr(field, format string, args ...any) error {
 
 // Validate returns a *FieldError naming the first bad setting.
 func (c *Config) Validate() error {
-	for _, check := range []func() error{c.validateServer, c.validateBackends, c.validateIdentity, c.validateIngress} {
+	for _, check := range []func() error{c.validateServer, c.validateBackends, c.validateIdentity, c.validateIngress, c.validateData} {
 		if err := check(); err != nil {
 			return err
 		}
