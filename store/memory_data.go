@@ -27,6 +27,9 @@ type memData struct {
 	activatedAt *time.Time
 	// undo, inside WithTx only, collects the inverse of every change, newest last.
 	undo *[]func()
+
+	// pipelines: contract D2 (h/pipe), memory_pipelines.go.
+	pipelines map[pipelineID]Pipeline
 }
 
 type apiKeyID struct{ org, name string }
@@ -42,6 +45,7 @@ func (d *memData) wipe() {
 	d.apiKeys = map[apiKeyID]APIKey{}
 	d.sessions = map[string]Session{}
 	d.logins = map[string]LoginState{}
+	d.pipelines = map[pipelineID]Pipeline{} // contract D2 (h/pipe)
 }
 
 // record adds f to the undo log, when there is one.

@@ -166,6 +166,7 @@ type Store interface {
 	LoginStateStore
 	AuditStore
 	PlatformStore
+	PipelineStore // contract D2 (h/pipe)
 
 	// Reset deletes every record except the audit log and the activation record: tokens,
 	// robots, users, orgs, API keys, sessions and logins in progress (platform
@@ -194,6 +195,7 @@ type Tx interface {
 	LoginStateStore
 	AuditStore
 	ActivationStore
+	PipelineStore // contract D2 (h/pipe)
 }
 
 // TokenStore keeps token records.
