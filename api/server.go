@@ -17,8 +17,10 @@ import (
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/orgs"
+	"github.com/gatehouse-dev/gatehouse/pipelines"
 	"github.com/gatehouse-dev/gatehouse/platform"
 	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/roles"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -40,6 +42,10 @@ type Deps struct {
 	DatabaseReady func(context.Context) error
 	// Authz decides every "may this caller do this"; nil: authz.New(Engine, Tokens).
 	Authz *authz.Authorizer
+
+	// Repo roles and pipelines (contract D2).
+	Roles     *roles.Service
+	Pipelines *pipelines.Service
 }
 
 // Options tune the API; zero values take defaults.
@@ -227,6 +233,7 @@ func (s *server) routeTable() []route {
 		{Method: "POST", Path: "/api/v1/schema/validate", Summary: "Validate a schema or a validation file", Rules: "A2", Request: client.ValidateRequest{}, Response: client.ValidateResponse{}, Status: 200, Op: authz.OpSchemaRead, handler: s.validateSchema},
 	}
 	// Each further area appends its own table (its method lives beside its handlers).
+	routes = append(routes, s.pipelineRoutes()...) // repo roles, pipelines (contract D2)
 	return routes
 }
 
