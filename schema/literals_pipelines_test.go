@@ -6,4 +6,6 @@ func init() {
 	// named constants.
 	allowedLiterals["api/pipelines.go"] = []string{"repo"}
 	allowedLiterals["pipelines/pipelines.go"] = []string{"pipeline"}
+	// The CLI word `gatehouse pipeline`.
+	allowedLiterals["cmd/gatehouse/cli_pipelines.go"] = []string{"pipeline"}
 }

@@ -141,6 +141,7 @@ func registerClientCmds(root *cobra.Command) {
 	registerTokensCmd(root, f)
 	registerRelationshipCmd(root, f)
 	registerPermissionCmd(root, f)
+	registerPipelineCmd(root, f) // contract D2
 }
 
 func newActivateCmd(f *clientFlags) *cobra.Command {
