@@ -98,19 +98,8 @@ func (s *server) listRoles(c *gin.Context, repo relations.Object) {
 	c.JSON(http.StatusOK, out)
 }
 
-// roleSubject parses the path's subject, a pipeline included (its effective role can be
-// read, never set).
-func roleSubject(c *gin.Context) (relations.Subject, error) {
-	raw := pathParam(c, paramSubject)
-	sub, err := identity.ParseSubject(paramSubject, raw)
-	if err != nil || sub.Type == pipelines.SubjectType {
-		return sub, err
-	}
-	return roles.ParseSubject(paramSubject, raw)
-}
-
 func (s *server) getRole(c *gin.Context, repo relations.Object) {
-	sub, err := roleSubject(c)
+	sub, err := roles.ParseAnySubject(paramSubject, pathParam(c, paramSubject))
 	if err != nil {
 		writeError(c, err)
 		return

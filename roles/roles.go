@@ -44,16 +44,28 @@ func RepoObject(org, repo string) (relations.Object, error) {
 	return relations.Object{Type: schema.TypeRepo, ID: org + "/" + repo}, nil
 }
 
-// ParseSubject reads the subject of a role (field names it in errors): a user, robot or
-// service account; team:<org>/<team>[#member]; org:<org>[#member]. A pipeline is
-// refused (PL4), and so is any other subject relation.
-func ParseSubject(field, s string) (relations.Subject, error) {
+// ParseSubject reads the subject of a role (field names it in errors): a user (a bare
+// email is one), robot or service account; team:<org>/<team>[#member];
+// org:<org>[#member]. A pipeline is refused (PL4), and so is any other subject relation.
+func ParseSubject(field, s string) (relations.Subject, error) { return parse(field, s, false) }
+
+// ParseAnySubject is ParseSubject that also accepts a pipeline, whose effective role can
+// be read (Effective), never set.
+func ParseAnySubject(field, s string) (relations.Subject, error) { return parse(field, s, true) }
+
+func parse(field, s string, pipelineOK bool) (relations.Subject, error) {
+	if !strings.Contains(s, ":") && strings.Contains(s, "@") {
+		s = schema.TypeUser + ":" + s // a bare email is a person, as in the CLI
+	}
 	sub, err := identity.ParseSubject(field, s)
 	if err != nil {
 		return sub, err
 	}
 	switch sub.Type {
 	case schema.TypePipeline:
+		if pipelineOK && sub.Relation == "" {
+			return sub, nil
+		}
 		return sub, apperr.InvalidField(field, "%s is a pipeline: a pipeline holds no role, it acts for its creator (PL4)", s)
 	case schema.TypeTeam, schema.TypeOrg:
 		if sub.Relation == "" {
