@@ -18,7 +18,6 @@ import (
 // Repo roles (R1-R3) and pipelines (PL1-PL4), contract D2.
 
 const (
-	paramRepo    = "repo"
 	paramName    = "name"
 	paramSubject = "subject"
 )

@@ -15,11 +15,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/buckets"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/orgs"
 	"github.com/gatehouse-dev/gatehouse/pipelines"
 	"github.com/gatehouse-dev/gatehouse/platform"
 	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/repos"
 	"github.com/gatehouse-dev/gatehouse/roles"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
@@ -42,6 +44,9 @@ type Deps struct {
 	DatabaseReady func(context.Context) error
 	// Authz decides every "may this caller do this"; nil: authz.New(Engine, Tokens).
 	Authz *authz.Authorizer
+	// Bucket configs and repos (api/buckets.go, api/repos.go); nil: their routes answer 503.
+	Buckets *buckets.Service
+	Repos   *repos.Service
 
 	// Repo roles and pipelines (contract D2).
 	Roles     *roles.Service
@@ -233,6 +238,8 @@ func (s *server) routeTable() []route {
 		{Method: "POST", Path: "/api/v1/schema/validate", Summary: "Validate a schema or a validation file", Rules: "A2", Request: client.ValidateRequest{}, Response: client.ValidateResponse{}, Status: 200, Op: authz.OpSchemaRead, handler: s.validateSchema},
 	}
 	// Each further area appends its own table (its method lives beside its handlers).
+	routes = append(routes, s.bucketRoutes()...)
+	routes = append(routes, s.repoRoutes()...)
 	routes = append(routes, s.pipelineRoutes()...) // repo roles, pipelines (contract D2)
 	return routes
 }

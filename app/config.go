@@ -41,6 +41,10 @@ type Config struct {
 
 	Tokens tokens.Config // token-default-ttl, token-max-ttl, token-max-admin-ttl
 
+	// Bucket configs (B5, B7; app/config_data.go).
+	SecretKey       string // secret-key: base64 of 32 bytes sealing bucket secrets
+	AWSPrincipalARN string // aws-principal-arn: Gatehouse's AWS principal, in trust policies
+
 	// Set by the program, not by flags.
 
 	// Version is what /version reports.
@@ -90,7 +94,7 @@ func fieldErr(field, format string, args ...any) error {
 
 // Validate returns a *FieldError naming the first bad setting.
 func (c *Config) Validate() error {
-	for _, check := range []func() error{c.validateServer, c.validateBackends, c.validateIdentity} {
+	for _, check := range []func() error{c.validateServer, c.validateBackends, c.validateIdentity, c.validateData} {
 		if err := check(); err != nil {
 			return err
 		}

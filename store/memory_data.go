@@ -28,6 +28,9 @@ type memData struct {
 	// undo, inside WithTx only, collects the inverse of every change, newest last.
 	undo *[]func()
 
+	// Bucket configs (by ID) and repos (memory_data_buckets.go).
+	buckets map[string]BucketConfig
+	repos   map[repoKey]Repo
 	// pipelines: contract D2 (h/pipe), memory_pipelines.go.
 	pipelines map[pipelineID]Pipeline
 }
@@ -45,6 +48,9 @@ func (d *memData) wipe() {
 	d.apiKeys = map[apiKeyID]APIKey{}
 	d.sessions = map[string]Session{}
 	d.logins = map[string]LoginState{}
+	// Bucket configs and repos (memory_data_buckets.go).
+	d.buckets = map[string]BucketConfig{}
+	d.repos = map[repoKey]Repo{}
 	d.pipelines = map[pipelineID]Pipeline{} // contract D2 (h/pipe)
 }
 
@@ -240,6 +246,7 @@ func (d *memData) DeleteOrg(_ context.Context, name string) error {
 			delKey(d.undo, d.apiKeys, id)
 		}
 	}
+	d.deleteOrgData(name) // its repos and bucket configs
 	delKey(d.undo, d.orgs, name)
 	return nil
 }

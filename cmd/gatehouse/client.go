@@ -141,6 +141,9 @@ func registerClientCmds(root *cobra.Command) {
 	registerTokensCmd(root, f)
 	registerRelationshipCmd(root, f)
 	registerPermissionCmd(root, f)
+	// Repos and bucket configs (cli_repos.go, cli_buckets.go).
+	registerRepoCmd(root, f)
+	registerBucketCmd(root, f)
 	registerPipelineCmd(root, f) // contract D2
 }
 
