@@ -85,7 +85,7 @@ func pipelinePL2PL3(t *testing.T, e *env, p people) {
 	var pl pipelineBody
 	e.json(t, "POST", "/api/v1/orgs/lab/pipelines", ann, pipeReq("p", "lab/out", "lab/in"), 201, &pl)
 	require.Equal(t, pipelineBody{Org: "lab", Name: "p", Subject: "pipeline:lab/p", Creator: "user:ann@example.com", Output: "lab/out", Inputs: []string{"lab/in"}}, pl)
-	require.Equal(t, map[string]string{"user:ann@example.com": "owner"}, e.roles(t, ann, "lab/out"), "PL2: owner replaced writer")
+	require.Equal(t, map[string]string{"user:ann@example.com": "owner", "robot:admin": "owner"}, e.roles(t, ann, "lab/out"), "PL2: owner replaced writer")
 	e.fail(t, "POST", "/api/v1/orgs/lab/pipelines", ann, pipeReq("p", "lab/out", "lab/in"), 409, "already_exists", "")
 
 	tok := pipelineToken(t, e, ann, "lab/p")

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse-dev/gatehouse/client"
 )
 
 func init() {
@@ -31,24 +33,25 @@ func mintFor(t *testing.T, e *env, subject string) string {
 	return m.Token
 }
 
-// makeRepo creates a repo the way the repos route will (contract D1): repo#org and the
-// creator as owner.
-func makeRepo(t *testing.T, e *env, repo, owner string) {
+// makeRepo creates repo through POST /api/v1/orgs/{org}/repos as token's owner, who
+// becomes its owner (R1), in the org's default bucket config.
+func makeRepo(t *testing.T, e *env, repo, token string) {
 	t.Helper()
-	rels := []string{"repo:" + repo + "#org@org:" + strings.SplitN(repo, "/", 2)[0]}
-	if owner != "" {
-		rels = append(rels, "repo:"+repo+"#owner@"+owner)
-	}
-	e.write(t, touch(rels...))
+	org, name, _ := strings.Cut(repo, "/")
+	e.json(t, "POST", "/api/v1/orgs/"+org+"/repos", token, map[string]string{"name": name}, 201, nil)
 }
 
 // rolesFixture: org acme (members mode) with members ann and bob and an admin API key;
-// org lab (acl_only) with members ann, bob and carl; dan in no org. Repos acme/raw,
-// acme/clean, lab/in, lab/in2, lab/out, lab/secret (no grants), beta/x in another org.
+// org lab (acl_only) with members ann, bob and carl; dan in no org; a default bucket
+// config in each org. Repos, created through the repos route: lab/in and lab/in2 by ann
+// (their owner), acme/raw, acme/clean, lab/out, lab/secret and beta/x by the platform
+// admin (no one else has a direct grant).
 func rolesFixture(t *testing.T, e *env) (people, string) {
 	t.Helper()
 	for _, org := range []string{"acme", "lab", "beta"} {
 		e.json(t, "POST", "/api/v1/orgs", e.admin, map[string]string{"name": org}, 201, nil)
+		e.json(t, "POST", "/api/v1/orgs/"+org+"/buckets", e.admin, client.BucketRequest{Nickname: "main", URI: "s3://" + org + "-pipe-data",
+			Auth: client.BucketAuth{Type: "self_managed"}, Default: true}, 201, nil)
 	}
 	e.json(t, "PATCH", "/api/v1/orgs/lab", e.admin, map[string]string{"repo_access": "acl_only"}, 200, nil)
 	for _, m := range []string{"acme/ann", "acme/bob", "lab/ann", "lab/bob", "lab/carl"} {
@@ -61,13 +64,11 @@ func rolesFixture(t *testing.T, e *env) (people, string) {
 	for _, who := range []string{"ann", "bob", "carl", "dan"} {
 		p[who] = mintFor(t, e, "user:"+who+"@example.com")
 	}
-	makeRepo(t, e, "acme/raw", "")
-	makeRepo(t, e, "acme/clean", "")
-	makeRepo(t, e, "lab/in", "user:ann@example.com")
-	makeRepo(t, e, "lab/in2", "user:ann@example.com")
-	makeRepo(t, e, "lab/out", "")
-	makeRepo(t, e, "lab/secret", "")
-	makeRepo(t, e, "beta/x", "")
+	for _, r := range []string{"acme/raw", "acme/clean", "lab/out", "lab/secret", "beta/x"} {
+		makeRepo(t, e, r, e.admin)
+	}
+	makeRepo(t, e, "lab/in", p["ann"])
+	makeRepo(t, e, "lab/in2", p["ann"])
 	return p, ops.Token
 }
 
