@@ -31,7 +31,7 @@ type pipeline struct {
 	output  relations.Object
 }
 
-func obj(typ, id string) relations.Object    { return relations.Object{Type: typ, ID: id} }
+func obj(typ, id string) relations.Object       { return relations.Object{Type: typ, ID: id} }
 func subj(o relations.Object) relations.Subject { return relations.Subject{Object: o} }
 func set(o relations.Object, rel string) relations.Subject {
 	return relations.Subject{Object: o, Relation: rel}
