@@ -194,9 +194,7 @@ func (s *Service) Create(ctx context.Context, p tokens.Principal, org, name stri
 		if err := s.checkWiring(ctx, p, spec); err != nil {
 			return err
 		}
-		if err := s.st.CreatePipeline(ctx, row); errors.Is(err, store.ErrExists) {
-			return apperr.New(apperr.Conflict, "already_exists", "pipeline %s/%s already exists", org, name)
-		} else if err != nil {
+		if err := s.createRow(ctx, row); err != nil {
 			return err
 		}
 		if err := s.wire(ctx, row, creator, &creator); err != nil {
@@ -205,6 +203,26 @@ func (s *Service) Create(ctx context.Context, p tokens.Principal, org, name stri
 		return nil
 	})
 	return row, err
+}
+
+// createRow stores row; a row of the name that an interrupted creation left without
+// wiring is replaced, any other is a conflict.
+func (s *Service) createRow(ctx context.Context, row store.Pipeline) error {
+	err := s.st.CreatePipeline(ctx, row)
+	if !errors.Is(err, store.ErrExists) {
+		return err
+	}
+	orphan, err := s.orphan(ctx, row.Org, row.Name)
+	if err != nil {
+		return err
+	}
+	if !orphan {
+		return apperr.New(apperr.Conflict, "already_exists", "pipeline %s/%s already exists", row.Org, row.Name)
+	}
+	if err := s.dropRow(ctx, row.Org, row.Name); err != nil {
+		return err
+	}
+	return s.st.CreatePipeline(ctx, row)
 }
 
 // Update replaces the inputs and output of a pipeline, after the PL1 checks on p (the
@@ -245,31 +263,49 @@ func (s *Service) Update(ctx context.Context, p tokens.Principal, org, name stri
 	return row, err
 }
 
-// Delete removes a pipeline's wiring (every relationship naming it), then its row and
-// its tokens together: its tokens are refused at once and a pipeline created again
-// under the name starts from nothing.
+// Delete removes a pipeline: its row and its tokens together first (its tokens are
+// refused at once, and none can be minted any more), then its wiring, every
+// relationship naming it. Should the second step fail, what it leaves grants no token
+// anything, and creating a pipeline under the name again replaces it (wire).
 func (s *Service) Delete(ctx context.Context, org, name string) error {
 	return s.st.Lock(ctx, lockName(org, name), func(ctx context.Context) error {
 		if _, err := s.Get(ctx, org, name); err != nil {
 			return err
 		}
-		stale, err := s.current(ctx, Object(org, name))
-		if err != nil {
+		if err := s.dropRow(ctx, org, name); err != nil {
 			return err
 		}
-		if len(stale) > 0 {
-			if _, err := s.rel.Write(ctx, deletes(stale), nil); err != nil {
-				return err
-			}
-		}
-		subject := relations.Subject{Object: Object(org, name)}.String()
-		return s.st.WithTx(ctx, func(tx store.Tx) error {
-			if err := tx.DeletePipeline(ctx, org, name); err != nil {
-				return err
-			}
-			return tx.DeleteTokensOf(ctx, subject)
-		})
+		return s.unwire(ctx, Object(org, name))
 	})
+}
+
+// dropRow deletes a pipeline's row and its tokens in one transaction.
+func (s *Service) dropRow(ctx context.Context, org, name string) error {
+	subject := relations.Subject{Object: Object(org, name)}.String()
+	return s.st.WithTx(ctx, func(tx store.Tx) error {
+		if err := tx.DeletePipeline(ctx, org, name); err != nil {
+			return err
+		}
+		return tx.DeleteTokensOf(ctx, subject)
+	})
+}
+
+// unwire deletes every relationship naming pipeline p, in one write.
+func (s *Service) unwire(ctx context.Context, p relations.Object) error {
+	stale, err := s.current(ctx, p)
+	if err != nil || len(stale) == 0 {
+		return err
+	}
+	_, err = s.rel.Write(ctx, deletes(stale), nil)
+	return err
+}
+
+// orphan reports whether a pipeline's row has no wiring (no pipeline#org): what an
+// interrupted creation leaves, which no route can reach (authz sees no such pipeline).
+func (s *Service) orphan(ctx context.Context, org, name string) (bool, error) {
+	p := Object(org, name)
+	rels, err := s.rel.Read(ctx, relations.Filter{ResourceType: p.Type, ResourceID: p.ID, Relation: schema.RelOrg}, relations.Consistency{Full: true})
+	return len(rels) == 0, err
 }
 
 // Token mints the pipeline's own token (PL3): subject pipeline:<org>/<name>, kind

@@ -144,3 +144,20 @@ func TestCreateRemovesStaleWiring(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{"repo:acme/raw#input_of@pipeline:acme/p", "repo:acme/clean#output_of@pipeline:acme/p"}, got)
 }
+
+// A row without wiring (an interrupted creation whose row could not be removed) is
+// reachable by no route; creating the name again replaces it, with its tokens, rather
+// than answering 409 forever.
+func TestCreateReplacesOrphanRow(t *testing.T) {
+	f := newFixture(t)
+	require.NoError(t, f.st.CreatePipeline(f.ctx, store.Pipeline{Org: "acme", Name: "p", Creator: "user:eve@example.com", Inputs: []string{"acme/raw"}, Output: "acme/clean"}))
+	old, err := f.tok.Mint(f.ctx, tokens.MintRequest{Subject: "pipeline:acme/p", Kind: pipelines.TokenKind, TTL: time.Hour})
+	require.NoError(t, err)
+	p, err := f.svc.Create(f.ctx, f.ann, "acme", "p", spec)
+	require.NoError(t, err)
+	require.Equal(t, "user:ann@example.com", p.Creator)
+	_, err = f.tok.Verify(f.ctx, old.Token)
+	require.Equal(t, apperr.Unauthenticated, apperr.KindOf(err), "the orphan's tokens went with it")
+	_, err = f.svc.Create(f.ctx, f.ann, "acme", "p", spec)
+	require.Equal(t, apperr.Conflict, apperr.KindOf(err), "a wired pipeline is a conflict")
+}
