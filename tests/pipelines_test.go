@@ -42,7 +42,7 @@ func TestPipelinesPL1PL2PL3PL4(t *testing.T) {
 
 // PL1: read on every input and write on the output, and a refusal lists every miss;
 // bad input names the field.
-func pipelinePL1(t *testing.T, e *env, p people) {
+func pipelinePL1(t *testing.T, e *env, p cast) {
 	bob, dan := p["bob"], p["dan"]
 	// bob is a lab member (acl_only) without grants: he misses all three.
 	ae := e.fail(t, "POST", "/api/v1/orgs/lab/pipelines", bob, pipeReq("p", "lab/out", "lab/in", "lab/in2"), 403, "permission_denied", "")
@@ -79,7 +79,7 @@ func pipelinePL1(t *testing.T, e *env, p people) {
 
 // PL2: the creator becomes owner of the output; PL3: the pipeline's token reads its
 // inputs and writes its output only while its creator can, and holds nothing else.
-func pipelinePL2PL3(t *testing.T, e *env, p people) {
+func pipelinePL2PL3(t *testing.T, e *env, p cast) {
 	ann := p["ann"] // owner of lab/in and lab/in2
 	e.setRole(t, e.admin, "lab/out", "user:ann@example.com", "writer", 200)
 	var pl pipelineBody
@@ -126,7 +126,7 @@ func pipelinePL2PL3(t *testing.T, e *env, p people) {
 
 // PL3, O3: in a members-mode org, removing the creator from the org takes the
 // pipeline's access through membership at its next check, and its management.
-func pipelineMemberRemoved(t *testing.T, e *env, p people) {
+func pipelineMemberRemoved(t *testing.T, e *env, p cast) {
 	bob := p["bob"]
 	e.json(t, "POST", "/api/v1/orgs/acme/pipelines", bob, pipeReq("etl", "acme/clean", "acme/raw"), 201, nil)
 	tok := pipelineToken(t, e, bob, "acme/etl").Token
@@ -140,7 +140,7 @@ func pipelineMemberRemoved(t *testing.T, e *env, p people) {
 
 // PL1 on update (atomic replace of the wiring); who manages; delete takes the wiring,
 // the row and the tokens, and a new pipeline under the name starts from nothing.
-func pipelineUpdateDelete(t *testing.T, e *env, p people, ops string) {
+func pipelineUpdateDelete(t *testing.T, e *env, p cast, ops string) {
 	ann, carl, dan := p["ann"], p["carl"], p["dan"]
 	tok := pipelineToken(t, e, ann, "lab/p").Token
 	upd := map[string]any{"inputs": []string{"lab/in2"}, "output": "lab/out"}
@@ -182,7 +182,7 @@ func pipelineRawWiring(t *testing.T, e *env) {
 }
 
 // The same through the CLI (-o json everywhere).
-func pipelineCLI(t *testing.T, e *env, p people) {
+func pipelineCLI(t *testing.T, e *env, p cast) {
 	ann := p["ann"]
 	out, errOut, code := gh(t, e.s, ann, "", "pipeline", "create", "lab/cli", "--input", "lab/in,lab/in2", "--output-repo", "lab/out", "-o", "json")
 	require.Equal(t, 0, code, errOut)

@@ -21,9 +21,9 @@ func init() {
 		"POST /api/v1/pipelines/{org}/{name}/token")
 }
 
-// people is the cast of the role and pipeline tests: tokens of people minted by the
+// cast is the people of the role and pipeline tests: their tokens, minted by the
 // platform admin (user:<name>@example.com).
-type people map[string]string
+type cast map[string]string
 
 // mintFor mints a token for subject as the platform admin.
 func mintFor(t *testing.T, e *env, subject string) string {
@@ -46,7 +46,7 @@ func makeRepo(t *testing.T, e *env, repo, token string) {
 // config in each org. Repos, created through the repos route: lab/in and lab/in2 by ann
 // (their owner), acme/raw, acme/clean, lab/out, lab/secret and beta/x by the platform
 // admin (no one else has a direct grant).
-func rolesFixture(t *testing.T, e *env) (people, string) {
+func rolesFixture(t *testing.T, e *env) (cast, string) {
 	t.Helper()
 	for _, org := range []string{"acme", "lab", "beta"} {
 		e.json(t, "POST", "/api/v1/orgs", e.admin, map[string]string{"name": org}, 201, nil)
@@ -60,7 +60,7 @@ func rolesFixture(t *testing.T, e *env) (people, string) {
 	}
 	var ops minted
 	e.json(t, "POST", "/api/v1/orgs/lab/api-keys", e.admin, map[string]string{"name": "ops", "role": "admin"}, 201, &ops)
-	p := people{}
+	p := cast{}
 	for _, who := range []string{"ann", "bob", "carl", "dan"} {
 		p[who] = mintFor(t, e, "user:"+who+"@example.com")
 	}
