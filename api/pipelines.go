@@ -147,7 +147,7 @@ func (s *server) createPipeline(c *gin.Context) {
 	auditTarget(c, "pipeline:"+org+"/"+req.Name, org)
 	p, err := s.Pipelines.Create(c.Request.Context(), principal(c), org, req.Name, pipelines.Spec{Inputs: req.Inputs, Output: req.Output})
 	if err != nil {
-		writeError(c, err)
+		writeDataError(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, toPipeline(p))
@@ -161,7 +161,7 @@ func (s *server) updatePipeline(c *gin.Context, org, name string) {
 	auditTarget(c, "pipeline:"+org+"/"+name, org)
 	p, err := s.Pipelines.Update(c.Request.Context(), principal(c), org, name, pipelines.Spec{Inputs: req.Inputs, Output: req.Output})
 	if err != nil {
-		writeError(c, err)
+		writeDataError(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, toPipeline(p))
@@ -170,7 +170,7 @@ func (s *server) updatePipeline(c *gin.Context, org, name string) {
 func (s *server) deletePipeline(c *gin.Context, org, name string) {
 	auditTarget(c, "pipeline:"+org+"/"+name, org)
 	if err := s.Pipelines.Delete(c.Request.Context(), org, name); err != nil {
-		writeError(c, err)
+		writeDataError(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, client.DeletedResponse{Deleted: "pipeline:" + org + "/" + name})
@@ -183,7 +183,7 @@ func (s *server) pipelineToken(c *gin.Context, org, name string) {
 	}
 	m, err := s.Pipelines.Token(c.Request.Context(), org, name, req.TTL.D())
 	if err != nil {
-		writeError(c, err)
+		writeDataError(c, err)
 		return
 	}
 	logger(c).Info("pipeline token minted", "token_id", m.ID, "for", m.Subject)
