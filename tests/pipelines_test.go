@@ -175,10 +175,11 @@ func pipelineUpdateDelete(t *testing.T, e *env, p cast, ops string) {
 func pipelineRawWiring(t *testing.T, e *env) {
 	for _, rel := range []string{"repo:lab/secret#input_of@pipeline:lab/p", "repo:lab/secret#output_of@pipeline:lab/p", "pipeline:lab/p#creator@robot:admin"} {
 		e.fail(t, "POST", "/api/v1/relationships", e.admin, map[string]any{"updates": touch(rel)}, 403, "pipeline_link", "updates[0].relationship")
-		status, data := importNDJSON(t, e, rel)
-		requireErr(t, "import", status, data, 403, "pipeline_link", "-")
+		status, data := importNDJSON(t, e, "repo:lab/secret#reader@user:dan@example.com", rel)
+		requireErr(t, "import", status, data, 403, "pipeline_link", "line 2")
 	}
 	e.fail(t, "POST", "/api/v1/relationships", e.admin, map[string]any{"updates": touch("robot:admin#agent@pipeline:lab/p")}, 403, "agent_link", "-")
+	require.NotContains(t, e.read(t, "resource=repo:lab/secret"), "repo:lab/secret#reader@user:dan@example.com", "nothing of a refused import")
 }
 
 // The same through the CLI (-o json everywhere).
