@@ -136,6 +136,17 @@ func pipelineMemberRemoved(t *testing.T, e *env, p cast) {
 	e.fail(t, "POST", "/api/v1/pipelines/acme/etl/token", bob, map[string]string{}, 404, "not_found", "")
 	e.json(t, "PUT", "/api/v1/orgs/acme/members/bob@example.com", e.admin, map[string]string{"role": "member"}, 200, nil)
 	require.True(t, e.check(t, tok, "repo:acme/raw", "read", "", ""))
+
+	// R5: deleting a repo takes its wiring; O1: an org with pipelines is not deleted
+	// (created again, it would bring them back), and its refusal names them.
+	e.json(t, "DELETE", "/api/v1/repos/acme/raw", e.admin, nil, 200, nil)
+	e.json(t, "DELETE", "/api/v1/repos/acme/clean", e.admin, nil, 200, nil)
+	require.Empty(t, e.read(t, "resource=repo&subject=pipeline:acme/etl"))
+	require.False(t, e.check(t, tok, "repo:acme/raw", "read", "", ""))
+	ae := e.fail(t, "DELETE", "/api/v1/orgs/acme", e.admin, nil, 409, "in_use", "")
+	require.Equal(t, []any{"acme/etl"}, ae.Error.Details["pipelines"])
+	e.json(t, "DELETE", "/api/v1/pipelines/acme/etl", bob, nil, 200, nil)
+	e.json(t, "DELETE", "/api/v1/orgs/acme", e.admin, nil, 200, nil)
 }
 
 // PL1 on update (atomic replace of the wiring); who manages; delete takes the wiring,
