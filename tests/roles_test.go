@@ -133,41 +133,48 @@ func TestRepoRolesR1R2R3PL4(t *testing.T) {
 			e.fail(t, "PUT", "/api/v1/repos/lab/in/roles/pipeline:lab/p", ann, map[string]string{"role": "none"}, 400, "invalid_argument", "subject")
 			e.fail(t, "PUT", "/api/v1/repos/lab/in/roles/nobody", ann, map[string]string{"role": "reader"}, 400, "invalid_argument", "subject")
 
-			// R3: org admins and platform admins manage every repo's ACL of their scope,
-			// and see every effective role.
-			e.setRole(t, ops, "lab/secret", "user:carl@example.com", "owner", 200)
-			e.setRole(t, e.admin, "lab/secret", "user:carl@example.com", "reader", 200)
-			require.Equal(t, "reader", e.role(t, carl, "lab/secret", "user:carl@example.com"))
-			require.Equal(t, "owner", e.role(t, ops, "lab/secret", "sa:ops@lab"))
-			require.Equal(t, "owner", e.role(t, e.admin, "lab/secret", "robot:admin"))
-			e.fail(t, "GET", "/api/v1/repos/lab/secret/roles", bob, nil, 404, "not_found", "") // acl_only: bob has no grant
-
-			// O4, O2: teams and the org's members hold roles as typed subjects.
-			e.json(t, "PUT", "/api/v1/orgs/lab/teams/data", ops, nil, 200, nil)
-			e.json(t, "PUT", "/api/v1/orgs/lab/teams/data/members/user:carl@example.com", ops, nil, 200, nil)
-			e.setRole(t, ann, "lab/in", "team:lab/data", "writer", 200)
-			e.setRole(t, ann, "lab/in", "org:lab%23member", "reader", 200)
-			got := e.roles(t, ann, "lab/in")
-			require.Equal(t, "writer", got["team:lab/data"])
-			require.Equal(t, "reader", got["org:lab#member"])
-			require.Equal(t, "writer", e.role(t, ann, "lab/in", "user:carl@example.com"), "carl writes through team lab/data")
-			e.setRole(t, ann, "lab/in", "team:lab/data%23member", "none", 200)
-			require.NotContains(t, e.roles(t, ann, "lab/in"), "team:lab/data")
-			require.Equal(t, "reader", e.role(t, ann, "lab/in", "user:carl@example.com"), "still a reader as an org member")
-
-			// T3: a scoped token of the owner that may only read cannot change roles.
-			var scoped minted
-			e.json(t, "POST", "/api/v1/tokens", ann, map[string]any{"grants": []map[string]any{{"functions": []string{"read"}, "resources": []string{"repo"}, "orgs": []string{"lab"}}}}, 201, &scoped)
-			require.Equal(t, "owner", e.role(t, scoped.Token, "lab/in", "user:ann@example.com"))
-			e.fail(t, "PUT", "/api/v1/repos/lab/in/roles/"+bobS, scoped.Token, map[string]string{"role": "none"}, 403, "permission_denied", "")
-
-			// AU1: role changes are audited.
-			_, audit := e.do(t, "GET", "/api/v1/audit?org=lab", e.admin, nil)
-			require.Contains(t, string(audit), `"action":"repo.role.set"`)
-
+			t.Run("R3_O4_T3_AU1", func(t *testing.T) { rolesR3TeamsT3(t, e, p, ops) })
 			t.Run("CLI", func(t *testing.T) { rolesCLI(t, e, ann) })
 		})
 	}
+}
+
+// R3: org and platform admins manage every ACL of their scope; O4, O2: teams and org
+// members hold roles; T3: a scoped token's grants bound it; AU1: changes are audited.
+func rolesR3TeamsT3(t *testing.T, e *env, p cast, ops string) {
+	ann, bob, carl := p["ann"], p["bob"], p["carl"]
+	const bobS = "user:bob@example.com"
+	// R3: org admins and platform admins manage every repo's ACL of their scope,
+	// and see every effective role.
+	e.setRole(t, ops, "lab/secret", "user:carl@example.com", "owner", 200)
+	e.setRole(t, e.admin, "lab/secret", "user:carl@example.com", "reader", 200)
+	require.Equal(t, "reader", e.role(t, carl, "lab/secret", "user:carl@example.com"))
+	require.Equal(t, "owner", e.role(t, ops, "lab/secret", "sa:ops@lab"))
+	require.Equal(t, "owner", e.role(t, e.admin, "lab/secret", "robot:admin"))
+	e.fail(t, "GET", "/api/v1/repos/lab/secret/roles", bob, nil, 404, "not_found", "") // acl_only: bob has no grant
+
+	// O4, O2: teams and the org's members hold roles as typed subjects.
+	e.json(t, "PUT", "/api/v1/orgs/lab/teams/data", ops, nil, 200, nil)
+	e.json(t, "PUT", "/api/v1/orgs/lab/teams/data/members/user:carl@example.com", ops, nil, 200, nil)
+	e.setRole(t, ann, "lab/in", "team:lab/data", "writer", 200)
+	e.setRole(t, ann, "lab/in", "org:lab%23member", "reader", 200)
+	got := e.roles(t, ann, "lab/in")
+	require.Equal(t, "writer", got["team:lab/data"])
+	require.Equal(t, "reader", got["org:lab#member"])
+	require.Equal(t, "writer", e.role(t, ann, "lab/in", "user:carl@example.com"), "carl writes through team lab/data")
+	e.setRole(t, ann, "lab/in", "team:lab/data%23member", "none", 200)
+	require.NotContains(t, e.roles(t, ann, "lab/in"), "team:lab/data")
+	require.Equal(t, "reader", e.role(t, ann, "lab/in", "user:carl@example.com"), "still a reader as an org member")
+
+	// T3: a scoped token of the owner that may only read cannot change roles.
+	var scoped minted
+	e.json(t, "POST", "/api/v1/tokens", ann, map[string]any{"grants": []map[string]any{{"functions": []string{"read"}, "resources": []string{"repo"}, "orgs": []string{"lab"}}}}, 201, &scoped)
+	require.Equal(t, "owner", e.role(t, scoped.Token, "lab/in", "user:ann@example.com"))
+	e.fail(t, "PUT", "/api/v1/repos/lab/in/roles/"+bobS, scoped.Token, map[string]string{"role": "none"}, 403, "permission_denied", "")
+
+	// AU1: role changes are audited.
+	_, audit := e.do(t, "GET", "/api/v1/audit?org=lab", e.admin, nil)
+	require.Contains(t, string(audit), `"action":"repo.role.set"`)
 }
 
 // The same through the CLI, as pachctl: auth get, auth set (R1, R2).
