@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/guard"
+	"github.com/gatehouse-dev/gatehouse/internal/faults"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/pipelines"
 	"github.com/gatehouse-dev/gatehouse/relations"
@@ -160,4 +161,52 @@ func TestCreateReplacesOrphanRow(t *testing.T) {
 	require.Equal(t, apperr.Unauthenticated, apperr.KindOf(err), "the orphan's tokens went with it")
 	_, err = f.svc.Create(f.ctx, f.ann, "acme", "p", spec)
 	require.Equal(t, apperr.Conflict, apperr.KindOf(err), "a wired pipeline is a conflict")
+}
+
+// SpiceDB failing mid-act (D3, fail closed): nothing half-applied that could grant
+// anything, and the next act after it recovers finds a clean state.
+func TestEngineFailureLeavesNothingHalfApplied(t *testing.T) {
+	f := newFixture(t)
+	flaky := &faults.Engine{Engine: f.raw}
+	g := guard.New(flaky, f.st)
+	svc := pipelines.New(g, f.st, f.tok, authz.New(g, f.tok))
+	wiring := func() []relations.Relationship {
+		rels, err := f.raw.Read(f.ctx, relations.Filter{ResourceType: schema.TypeRepo, SubjectType: schema.TypePipeline, SubjectID: "acme/p"}, relations.Consistency{Full: true})
+		require.NoError(t, err)
+		return rels
+	}
+
+	flaky.FailWrites = true
+	_, err := svc.Create(f.ctx, f.ann, "acme", "p", spec)
+	require.ErrorIs(t, err, faults.ErrInjected)
+	_, err = f.st.GetPipeline(f.ctx, "acme", "p")
+	require.ErrorIs(t, err, store.ErrNotFound, "the row went with the failed wiring")
+	flaky.FailWrites = false
+	_, err = svc.Create(f.ctx, f.ann, "acme", "p", spec)
+	require.NoError(t, err)
+
+	flaky.FailWrites = true
+	_, err = svc.Update(f.ctx, f.ann, "acme", "p", pipelines.Spec{Inputs: []string{"acme/clean"}, Output: "acme/raw"})
+	require.ErrorIs(t, err, faults.ErrInjected)
+	row, err := f.st.GetPipeline(f.ctx, "acme", "p")
+	require.NoError(t, err)
+	require.Equal(t, spec.Inputs, row.Inputs, "the row keeps what is wired")
+	require.Len(t, wiring(), 2)
+
+	tok, err := svc.Token(f.ctx, "acme", "p", time.Hour)
+	require.NoError(t, err)
+	err = svc.Delete(f.ctx, "acme", "p")
+	require.ErrorIs(t, err, faults.ErrInjected)
+	_, err = f.tok.Verify(f.ctx, tok.Token)
+	require.Equal(t, apperr.Unauthenticated, apperr.KindOf(err), "its tokens are gone first")
+	_, err = svc.Token(f.ctx, "acme", "p", time.Hour)
+	require.Equal(t, apperr.NotFound, apperr.KindOf(err), "and no new one can be minted")
+	flaky.FailWrites = false
+	_, err = svc.Create(f.ctx, f.ann, "acme", "p", pipelines.Spec{Inputs: []string{"acme/clean"}, Output: "acme/raw"})
+	require.NoError(t, err)
+	var got []string
+	for _, r := range wiring() {
+		got = append(got, r.String())
+	}
+	require.ElementsMatch(t, []string{"repo:acme/clean#input_of@pipeline:acme/p", "repo:acme/raw#output_of@pipeline:acme/p"}, got, "the leftover wiring was replaced")
 }
