@@ -10,8 +10,8 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/guard"
-	"github.com/gatehouse-dev/gatehouse/internal/faults"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
+	"github.com/gatehouse-dev/gatehouse/internal/faults"
 	"github.com/gatehouse-dev/gatehouse/pipelines"
 	"github.com/gatehouse-dev/gatehouse/relations"
 	"github.com/gatehouse-dev/gatehouse/schema"
