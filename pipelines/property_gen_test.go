@@ -58,6 +58,9 @@ func newGraph(r *rand.Rand, round int) *graph {
 	for i := range 2 + r.IntN(49) {
 		g.users = append(g.users, subj(obj(schema.TypeUser, fmt.Sprintf("u%d-r%d@example.com", i, round))))
 	}
+	if r.IntN(3) == 0 { // a platform admin (P2, R3): every repo of the platform
+		g.add(obj(schema.TypePlatform, schema.PlatformID), schema.RelAdmin, pick(r, g.users))
+	}
 	for i := range r.IntN(9) {
 		o := pick(r, g.orgs)
 		t := obj(schema.TypeTeam, fmt.Sprintf("%s/t%d", o.ID, i))
@@ -98,8 +101,11 @@ func (g *graph) memberships(r *rand.Rand) {
 		if i > 0 && r.IntN(2) == 0 {
 			g.add(t, schema.RelMember, set(g.teams[r.IntN(i)], schema.RelMember))
 		}
-		if r.IntN(4) == 0 {
+		switch r.IntN(6) {
+		case 0, 1:
 			g.add(pick(r, g.orgs), schema.RelMember, set(t, schema.RelMember))
+		case 2:
+			g.add(pick(r, g.orgs), schema.RelAdmin, set(t, schema.RelMember))
 		}
 	}
 }
