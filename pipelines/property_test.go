@@ -27,7 +27,8 @@ import (
 //     manages nothing; it holds exactly what its wiring and its creator give it;
 //   - T3: no scoped token is allowed (authz.DecideObject, authz.PipelineWiring, the
 //     check route's CheckGrant) what its owner lacks now, or its grants do not cover;
-//   - check agrees with lookup resources and lookup subjects, for people and pipelines.
+//   - check agrees with lookup resources and lookup subjects, for people and pipelines;
+//   - all of it in admin-only mode too (P4), where pipelines get nothing.
 //
 // GATEHOUSE_PROPERTY_SEED replays a seed; GATEHOUSE_PROPERTY_ROUNDS sets the number of
 // worlds (default 16, each checked three times).
@@ -72,12 +73,29 @@ func TestPropertyPL3T3(t *testing.T) {
 				_, err := eng.Write(ctx, g.mutate(r, 1+r.IntN(12)), nil)
 				require.NoError(t, err, "round %d phase %d: mutate", round, phase)
 			}
-			p.where = fmt.Sprintf("seed %d round %d phase %d", seed, round, phase)
+			adminOnly := phase == 2 && r.IntN(3) == 0 // P4: only platform admins get anything
+			if adminOnly {
+				_, err := eng.Write(ctx, updates(relations.OpDelete, open), nil)
+				require.NoError(t, err)
+			}
+			p.where, p.adminOnly = fmt.Sprintf("seed %d round %d phase %d admin-only %v", seed, round, phase, adminOnly), adminOnly
 			p.verify(g, r)
+			if adminOnly {
+				_, err := eng.Write(ctx, updates(relations.OpTouch, open), nil)
+				require.NoError(t, err)
+			}
 		}
 	}
 	fmt.Printf("property PL3/T3: %d cases in %d rounds (%d worlds x 3 states) in %s, seed %d\n", p.cases, rounds, rounds, time.Since(start).Round(time.Millisecond), seed)
 	t.Logf("%d cases", p.cases)
+}
+
+func updates(op relations.Operation, rels []relations.Relationship) []relations.Update {
+	out := make([]relations.Update, len(rels))
+	for i, r := range rels {
+		out[i] = relations.Update{Operation: op, Relationship: r}
+	}
+	return out
 }
 
 type prop struct {
@@ -87,6 +105,8 @@ type prop struct {
 	az    *authz.Authorizer
 	where string
 	cases int
+	// adminOnly: the platform is in admin-only mode (P4): no pipeline holds anything.
+	adminOnly bool
 }
 
 type key struct {
@@ -142,8 +162,9 @@ func (p *prop) pipelinesPL3(g *graph, m map[key]bool) {
 			require.False(p.t, pr && !cr, "PL3: %s reads what its creator cannot", what)
 			require.False(p.t, pw && !cw, "PL3: %s writes what its creator cannot", what)
 			input, output := slices.Contains(pl.inputs, repo), repo == pl.output
-			require.Equal(p.t, (input && cr) || (output && cw), pr, "PL3/PL4 read: %s", what)
-			require.Equal(p.t, output && cw, pw, "PL3/PL4 write: %s", what)
+			on := !p.adminOnly
+			require.Equal(p.t, on && ((input && cr) || (output && cw)), pr, "PL3/PL4/P4 read: %s", what)
+			require.Equal(p.t, on && output && cw, pw, "PL3/PL4/P4 write: %s", what)
 			require.False(p.t, m[key{ps, repo, schema.PermManageACL}], "PL4: %s manages an ACL", what)
 			p.cases += 5
 		}
