@@ -329,14 +329,17 @@ func dataCLI(t *testing.T, e *env, p people) {
 	out, code = cli(p.alice, "bucket", "iam-policy", "acme", "role")
 	require.Zero(t, code, out)
 	require.Contains(t, out, "sts:AssumeRole")
+	dataCLIBadInput(t, e, p)
+}
 
-	// Bad input is refused before any request, naming what is wrong.
+// dataCLIBadInput: bad names and flags are refused before any request, naming what is wrong.
+func dataCLIBadInput(t *testing.T, e *env, p people) {
 	for _, args := range [][]string{
 		{"repo", "create", "acme"}, {"repo", "get", "acme/A*"}, {"repo", "create", "acme/x", "--bucket", "a$b"},
 		{"bucket", "get", "acme", "a*"}, {"bucket", "create", "acme", "n"}, {"bucket", "create", "acme", "n", "--uri", "s3://n-data", "--auth-type", "magic"},
 		{"bucket", "update", "acme", "n"},
 	} {
-		out, code := cli(p.alice, args...)
+		out, code := runCLI(t, p.alice, append(args, "--addr", e.s.URL)...)
 		require.NotZero(t, code, "%v: %s", args, out)
 		require.Contains(t, out, "error:", "%v", args)
 	}
