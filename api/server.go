@@ -19,9 +19,11 @@ import (
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/ingress"
 	"github.com/gatehouse-dev/gatehouse/orgs"
+	"github.com/gatehouse-dev/gatehouse/pipelines"
 	"github.com/gatehouse-dev/gatehouse/platform"
 	"github.com/gatehouse-dev/gatehouse/relations"
 	"github.com/gatehouse-dev/gatehouse/repos"
+	"github.com/gatehouse-dev/gatehouse/roles"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -50,6 +52,10 @@ type Deps struct {
 	// Bucket configs and repos (api/buckets.go, api/repos.go); nil: their routes answer 503.
 	Buckets *buckets.Service
 	Repos   *repos.Service
+
+	// Repo roles and pipelines (contract D2).
+	Roles     *roles.Service
+	Pipelines *pipelines.Service
 }
 
 // Options tune the API; zero values take defaults.
@@ -238,9 +244,9 @@ func (s *server) routeTable() []route {
 
 		// Relationships and schema (A1, A2).
 		{Method: "GET", Path: "/api/v1/relationships", Summary: "Read relationships", Rules: "A1", Query: []string{"resource", "relation", "subject"}, Response: client.RelationshipsResponse{}, Status: 200, Op: authz.OpRelationshipRead, handler: s.readRelationships},
-		{Method: "POST", Path: "/api/v1/relationships", Summary: "Write and delete relationships atomically, with preconditions", Rules: "A1", Request: client.WriteRequest{}, Response: client.WriteResponse{}, Status: 200, Audit: "relationship.write", Op: authz.OpRelationshipWrite, Errors: []failure{errPrecondition, errLastAdmin, errTeamCycle, errBucketInUse, errAgentLink}, handler: s.writeRelationships},
+		{Method: "POST", Path: "/api/v1/relationships", Summary: "Write and delete relationships atomically, with preconditions", Rules: "A1", Request: client.WriteRequest{}, Response: client.WriteResponse{}, Status: 200, Audit: "relationship.write", Op: authz.OpRelationshipWrite, Errors: []failure{errPrecondition, errLastAdmin, errTeamCycle, errBucketInUse, errAgentLink, errPipelineLink}, handler: s.writeRelationships},
 		{Method: "GET", Path: "/api/v1/relationships/export", Summary: "Export every relationship as NDJSON", Rules: "A1", Status: 200, Produces: "application/x-ndjson", Op: authz.OpRelationshipRead, handler: s.exportRelationships},
-		{Method: "POST", Path: "/api/v1/relationships/import", Summary: "Import NDJSON relationships (idempotent)", Rules: "A1", Response: client.ImportResponse{}, Status: 200, Audit: "relationship.import", Op: authz.OpRelationshipWrite, Description: "One {\"relationship\":\"...\"} per line; every error names the line of the body it is about (field \"line N\", or details.field for bucket_in_use), the guard's refusals included.", Errors: []failure{errTeamCycle, errBucketInUse, errAgentLink}, handler: s.importRelationships},
+		{Method: "POST", Path: "/api/v1/relationships/import", Summary: "Import NDJSON relationships (idempotent)", Rules: "A1", Response: client.ImportResponse{}, Status: 200, Audit: "relationship.import", Op: authz.OpRelationshipWrite, Description: "One {\"relationship\":\"...\"} per line; every error names the line of the body it is about (field \"line N\", or details.field for bucket_in_use), the guard's refusals included.", Errors: []failure{errTeamCycle, errBucketInUse, errAgentLink, errPipelineLink}, handler: s.importRelationships},
 		{Method: "GET", Path: "/api/v1/schema", Summary: "The policy schema in force", Rules: "A2", Response: client.SchemaResponse{}, Status: 200, Op: authz.OpSchemaRead, handler: s.getSchema},
 		{Method: "POST", Path: "/api/v1/schema/validate", Summary: "Validate a schema or a validation file", Rules: "A2", Request: client.ValidateRequest{}, Response: client.ValidateResponse{}, Status: 200, Op: authz.OpSchemaRead, handler: s.validateSchema},
 	}
@@ -248,6 +254,7 @@ func (s *server) routeTable() []route {
 	routes = append(routes, s.ingressRoutes()...) // C3, h/ingress
 	routes = append(routes, s.bucketRoutes()...)
 	routes = append(routes, s.repoRoutes()...)
+	routes = append(routes, s.pipelineRoutes()...) // repo roles, pipelines (contract D2)
 	return routes
 }
 

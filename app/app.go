@@ -27,9 +27,11 @@ import (
 	"github.com/gatehouse-dev/gatehouse/ingress"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/orgs"
+	"github.com/gatehouse-dev/gatehouse/pipelines"
 	"github.com/gatehouse-dev/gatehouse/platform"
 	"github.com/gatehouse-dev/gatehouse/relations"
 	"github.com/gatehouse-dev/gatehouse/repos"
+	"github.com/gatehouse-dev/gatehouse/roles"
 	"github.com/gatehouse-dev/gatehouse/schema"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tokens"
@@ -131,6 +133,9 @@ func (a *App) apiDeps() api.Deps {
 	if a.login != nil {
 		deps.Login = a.login
 	}
+	// Repo roles and pipelines (contract D2), deciding with the API's Authorizer.
+	deps.Roles = roles.New(a.engine)
+	deps.Pipelines = pipelines.New(a.engine, a.store, a.tokens, deps.Authz)
 	return deps
 }
 

@@ -13,6 +13,8 @@
 //     repo's own org (vending reads the repo's stored config, never this relationship).
 //   - PL3, PL4: `agent` relationships (user|robot|sa#agent@pipeline:P) lend P its creator's
 //     rights, so they are written only by pipeline creation, through AllowAgentLink.
+//   - PL1, PL4: pipeline wiring (repo#input_of, repo#output_of, pipeline#creator) is
+//     written only by the pipeline service, through AllowPipelineLinks (pipelines.go).
 //
 // Each invariant is one serialized section across every process sharing the store: the
 // guard holds the store's named lock (store Lock, contract C1) while it reads, checks and
@@ -150,6 +152,9 @@ func (g *guarded) Write(ctx context.Context, updates []relations.Update, precond
 	if err := refuseAgentLinks(ctx, updates, fieldsOf(ctx)); err != nil {
 		return "", err
 	}
+	if err := refusePipelineLinks(ctx, updates, fieldsOf(ctx)); err != nil { // contract D2
+		return "", err
+	}
 	n := needsOf(ctx, updates)
 	var token string
 	err := g.locked(ctx, n.locks(), func(ctx context.Context) error {
@@ -179,6 +184,9 @@ func (g *guarded) Import(ctx context.Context, rels []relations.Relationship) (in
 		updates[i] = relations.Update{Operation: relations.OpTouch, Relationship: r}
 	}
 	if err := refuseAgentLinks(ctx, updates, fieldsOf(ctx)); err != nil {
+		return 0, err
+	}
+	if err := refusePipelineLinks(ctx, updates, fieldsOf(ctx)); err != nil { // contract D2
 		return 0, err
 	}
 	n := needsOf(ctx, updates)

@@ -199,6 +199,9 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 		}
 		return apperr.New(apperr.Conflict, "in_use", "org %q still has %d repos; delete them first", name, len(names)).WithDetails("repos", names)
 	}
+	if err := s.noPipelines(ctx, name); err != nil { // contract D2 (h/pipe)
+		return err
+	}
 	teams, err := s.Teams(ctx, name)
 	if err != nil {
 		return err

@@ -31,6 +31,8 @@ type memData struct {
 	// Bucket configs (by ID) and repos (memory_data_buckets.go).
 	buckets map[string]BucketConfig
 	repos   map[repoKey]Repo
+	// pipelines: contract D2 (h/pipe), memory_pipelines.go.
+	pipelines map[pipelineID]Pipeline
 }
 
 type apiKeyID struct{ org, name string }
@@ -49,6 +51,7 @@ func (d *memData) wipe() {
 	// Bucket configs and repos (memory_data_buckets.go).
 	d.buckets = map[string]BucketConfig{}
 	d.repos = map[repoKey]Repo{}
+	d.pipelines = map[pipelineID]Pipeline{} // contract D2 (h/pipe)
 }
 
 // record adds f to the undo log, when there is one.

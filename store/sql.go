@@ -235,6 +235,10 @@ func (s *SQL) Reset(ctx context.Context) error {
 				return err
 			}
 		}
+		// Pipelines (contract D2, h/pipe): their wiring goes with every relationship.
+		if _, err := tx.Exec(ctx, "DELETE FROM pipelines WHERE true"); err != nil {
+			return err
+		}
 		return bumpTokenEpoch(ctx, tx)
 	})
 	return wrap("reset", err)

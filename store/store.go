@@ -169,6 +169,7 @@ type Store interface {
 	// Bucket configs and repos (store/data.go, contract D1).
 	BucketStore
 	RepoStore
+	PipelineStore // contract D2 (h/pipe)
 
 	// Reset deletes every record except the audit log and the activation record: tokens,
 	// robots, users, orgs, API keys, sessions and logins in progress (platform
@@ -200,6 +201,7 @@ type Tx interface {
 	// Bucket configs and repos (store/data.go, contract D1).
 	BucketStore
 	RepoStore
+	PipelineStore // contract D2 (h/pipe)
 }
 
 // TokenStore keeps token records.

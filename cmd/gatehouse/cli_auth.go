@@ -18,6 +18,7 @@ import (
 func registerAuthCmd(root *cobra.Command, f *clientFlags) {
 	auth := &cobra.Command{Use: "auth", Short: "Log in and out, and manage the saved token (T1, T5)"}
 	auth.AddCommand(newWhoamiCmd(f), newUseTokenCmd(f), newLogoutCmd(f), newLoginCmd(f))
+	registerRoleCmds(auth, f) // auth get, auth set: repo roles (contract D2)
 	root.AddCommand(auth)
 }
 

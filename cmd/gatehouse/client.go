@@ -144,6 +144,7 @@ func registerClientCmds(root *cobra.Command) {
 	// Repos and bucket configs (cli_repos.go, cli_buckets.go).
 	registerRepoCmd(root, f)
 	registerBucketCmd(root, f)
+	registerPipelineCmd(root, f) // contract D2
 }
 
 func newActivateCmd(f *clientFlags) *cobra.Command {

@@ -1,0 +1,6 @@
+package api
+
+// Failures of the repo-role and pipeline routes (contract D2).
+var (
+	errPipelineLink = fail(403, "pipeline_link") // guard: PL1, PL4
+)
