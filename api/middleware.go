@@ -253,7 +253,7 @@ func (s *server) authorize(op authz.Op) gin.HandlerFunc {
 		if op == authz.OpAuditRead {
 			org = c.Query(paramOrg)
 		}
-		if err := s.Authz.Decide(c.Request.Context(), principal(c), op, org); err != nil {
+		if err := s.Authz.Route(c.Request.Context(), principal(c), op, org, c.Param); err != nil {
 			writeError(c, err)
 			return
 		}

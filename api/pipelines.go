@@ -8,7 +8,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/identity"
-	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/pipelines"
 	"github.com/gatehouse-dev/gatehouse/relations"
 	"github.com/gatehouse-dev/gatehouse/roles"
@@ -29,35 +28,31 @@ func (s *server) pipelineRoutes() []route {
 	return []route{
 		{Method: "GET", Path: "/api/v1/repos/:org/:repo/roles", Summary: "A repo's direct grants", Rules: "R2", Response: client.RolesResponse{}, Status: 200, Op: authz.OpRepoRolesRead,
 			Description: "Subjects are typed: users, robots, service accounts, team:<org>/<team> (its members) and org:<org>#member. A repo the caller cannot read is 404.",
-			Errors:      []failure{errNotFound}, handler: s.onRepo(authz.OpRepoRolesRead, s.listRoles)},
+			Errors:      []failure{errNotFound}, handler: s.onRepo(s.listRoles)},
 		{Method: "GET", Path: "/api/v1/repos/:org/:repo/roles/*subject", Summary: "A subject's effective (highest) role on a repo", Rules: "R1 R2 R3", Response: client.RepoRole{}, Status: 200, Op: authz.OpRepoRolesRead,
 			Description: "reader, writer, owner or none, by any path (direct, team, org role, admin). For a pipeline: writer on its output, reader on its inputs, while its creator can (PL3).",
-			Errors:      []failure{errNotFound}, handler: s.onRepo(authz.OpRepoRolesRead, s.getRole)},
+			Errors:      []failure{errNotFound}, handler: s.onRepo(s.getRole)},
 		{Method: "PUT", Path: "/api/v1/repos/:org/:repo/roles/*subject", Summary: "Set a subject's role on a repo, replacing its previous one", Rules: "R1 R2 R3 PL4", Request: client.RepoRole{}, Response: client.RoleSetResponse{}, Status: 200, Audit: "repo.role.set", Op: authz.OpRepoRolesSet,
 			Description: "One atomic write replaces the subject's direct role; none removes it. Needs manage_acl on the repo (owners, org admins, platform admins): 403 when the caller reads but cannot manage it, 404 when it cannot read it. A pipeline can be granted nothing (PL4).",
-			Errors:      []failure{errNotFound}, handler: s.onRepo(authz.OpRepoRolesSet, s.setRole)},
+			Errors:      []failure{errNotFound}, handler: s.onRepo(s.setRole)},
 		{Method: "POST", Path: "/api/v1/orgs/:org/pipelines", Summary: "Create a pipeline acting for the caller", Rules: "PL1 PL2 PL3", Request: client.PipelineRequest{}, Response: client.Pipeline{}, Status: 201, Audit: "pipeline.create", Op: authz.OpPipelineCreate,
 			Description: "Needs read on every input and write on the output; a refusal is 403 with details.missing listing every {repo, permission} lacking. Inputs that do not exist (when the caller sees their org) or repeat, and an output that is also an input or outside the org, are 400 naming the field. The creator becomes owner of the output (PL2).",
 			Errors:      []failure{errNotFound, errExists, errRepoGone}, handler: s.createPipeline},
 		{Method: "PUT", Path: "/api/v1/pipelines/:org/:name", Summary: "Replace a pipeline's inputs and output", Rules: "PL1 PL2", Request: client.PipelineUpdate{}, Response: client.Pipeline{}, Status: 200, Audit: "pipeline.update", Op: authz.OpPipelineUpdate,
 			Description: "Its creator or the org's admins; the same PL1 checks on the caller; the wiring is replaced in one atomic write. The pipeline keeps acting for its creator.",
-			Errors:      []failure{errNotFound, errRepoGone}, handler: s.onPipeline(authz.OpPipelineUpdate, s.updatePipeline)},
+			Errors:      []failure{errNotFound, errRepoGone}, handler: s.onPipeline(s.updatePipeline)},
 		{Method: "DELETE", Path: "/api/v1/pipelines/:org/:name", Summary: "Delete a pipeline, its wiring and its tokens", Rules: "PL3", Response: client.DeletedResponse{}, Status: 200, Audit: "pipeline.delete", Op: authz.OpPipelineDelete,
-			Errors: []failure{errNotFound}, handler: s.onPipeline(authz.OpPipelineDelete, s.deletePipeline)},
+			Errors: []failure{errNotFound}, handler: s.onPipeline(s.deletePipeline)},
 		{Method: "POST", Path: "/api/v1/pipelines/:org/:name/token", Summary: "Mint the pipeline's own token", Rules: "PL3 T4", Request: client.PipelineTokenRequest{}, Response: client.MintResponse{}, Status: 201, Audit: "pipeline.token", Op: authz.OpPipelineToken, Secret: true,
 			Description: "Subject pipeline:<org>/<name>, a root token whose lineage ends at the pipeline, within the token lifetime bounds; deleting the pipeline refuses it.",
-			Errors:      []failure{errNotFound}, handler: s.onPipeline(authz.OpPipelineToken, s.pipelineToken)},
+			Errors:      []failure{errNotFound}, handler: s.onPipeline(s.pipelineToken)},
 	}
 }
 
-// onRepo decides the owner's half of op on the path's repo (authz.DecideObject) before
-// fn runs: every route acting on a repo's roles goes through it.
-func (s *server) onRepo(op authz.Op, fn func(c *gin.Context, repo relations.Object)) gin.HandlerFunc {
+// onRepo hands fn the path's repo, which the middleware decided op on (authz.Route).
+func (s *server) onRepo(fn func(c *gin.Context, repo relations.Object)) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		repo, err := roles.RepoObject(c.Param(paramOrg), c.Param(paramRepo))
-		if err == nil {
-			err = s.Authz.DecideObject(c.Request.Context(), principal(c), op, repo)
-		}
 		if err != nil {
 			writeError(c, err)
 			return
@@ -66,22 +61,10 @@ func (s *server) onRepo(op authz.Op, fn func(c *gin.Context, repo relations.Obje
 	}
 }
 
-// onPipeline decides the owner's half of op on the path's pipeline before fn runs.
-func (s *server) onPipeline(op authz.Op, fn func(c *gin.Context, org, name string)) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		org, name := c.Param(paramOrg), c.Param(paramName)
-		var err error
-		if !identity.ValidName(org) || !identity.ValidName(name) {
-			err = apperr.New(apperr.NotFound, "not_found", "no pipeline %q", org+"/"+name)
-		} else {
-			err = s.Authz.DecideObject(c.Request.Context(), principal(c), op, pipelines.Object(org, name))
-		}
-		if err != nil {
-			writeError(c, err)
-			return
-		}
-		fn(c, org, name)
-	}
+// onPipeline hands fn the path's pipeline, which the middleware decided op on
+// (authz.Route).
+func (s *server) onPipeline(fn func(c *gin.Context, org, name string)) gin.HandlerFunc {
+	return func(c *gin.Context) { fn(c, c.Param(paramOrg), c.Param(paramName)) }
 }
 
 func (s *server) listRoles(c *gin.Context, repo relations.Object) {

@@ -93,17 +93,13 @@ func (s *server) listRepos(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-// decidedRepo decides permission on the URL's repo and returns its record; false when it
-// answered with an error.
+// decidedRepo returns the record of the URL's repo, on which the middleware decided
+// the route's operation (authz.Route); false when it answered with an error.
 func (s *server) decidedRepo(c *gin.Context, permission string) (store.Repo, bool) {
 	if !s.dataReady(c) {
 		return store.Repo{}, false
 	}
-	org, name := c.Param(paramOrg), c.Param(paramRepo)
-	if err := s.Authz.DecideRepo(c.Request.Context(), principal(c), org, name, permission); err != nil {
-		writeDataError(c, err)
-		return store.Repo{}, false
-	}
+	org, name := c.Param(paramOrg), c.Param(paramRepo) // decided by the middleware (authz.Route)
 	r, err := s.Repos.Get(c.Request.Context(), org, name)
 	if err != nil && !(permission == schema.PermDelete && apperr.KindOf(err) == apperr.NotFound) {
 		writeDataError(c, err)

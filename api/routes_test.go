@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/client"
+	"github.com/gatehouse-dev/gatehouse/schema"
 )
 
 // Every route names the operation authz decides; public routes, and only they, name
@@ -27,6 +28,14 @@ func TestEveryRouteNamesAnOperation(t *testing.T) {
 		require.NotEmpty(t, rt.Op, "%s names no operation", name)
 		require.True(t, authz.Known(rt.Op), "%s names %q, which authz does not decide", name, rt.Op)
 		require.Equal(t, rt.Public, rt.Op == authz.OpPublic, "%s: public routes and only they are authz.OpPublic", name)
+		// An operation on an object is decided on the object the path names (authz.Route):
+		// its path must name it, or every call is denied.
+		switch authz.ObjectType(rt.Op) {
+		case schema.TypeRepo:
+			require.Contains(t, rt.Path, "/:"+authz.PathOrg+"/:"+authz.PathRepo, name)
+		case schema.TypePipeline:
+			require.Contains(t, rt.Path, "/:"+authz.PathOrg+"/:"+authz.PathName, name)
+		}
 	}
 }
 

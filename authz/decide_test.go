@@ -77,7 +77,7 @@ var decisions = []struct {
 	{op: OpIngress, allowed: everyone()},
 	// B1-B4: bucket configs are read by members and managed by admins (B2); repos are
 	// created by members in either mode (O2, org#create_repo) with write on repo granted;
-	// repo read and delete are decided on the repo itself (DecideRepo), past the grant.
+	// repo read and delete are decided on the repo itself (Route, DecideObject), past the grant.
 	{op: OpBucketRead, org: "acme",
 		allowed: []string{"platform-admin", "org-admin", "member", "api-key-admin", "api-key-member", "derived-member", "scoped-read", "scoped-admin-role"},
 		hidden:  []string{"outsider", "robot", "checker"}},
@@ -90,6 +90,16 @@ var decisions = []struct {
 	{op: OpRepoList, org: "acme", allowed: but("token-manager")},
 	{op: OpRepoRead, org: "acme", allowed: but("token-manager")},
 	{op: OpRepoDelete, org: "acme", allowed: but("scoped-read", "checker", "token-manager")},
+	// R1-R3, PL1-PL4: the token's half of the repo-role and pipeline operations (T3);
+	// the owner's half is DecideObject's (pipelines_test.go).
+	{op: OpRepoRolesRead, org: "acme", allowed: but("token-manager")},
+	{op: OpRepoRolesSet, org: "acme", allowed: but("scoped-read", "checker", "token-manager")},
+	{op: OpPipelineCreate, org: "acme",
+		allowed: []string{"platform-admin", "org-admin", "member", "api-key-admin", "api-key-member", "derived-member", "scoped-admin-role"},
+		hidden:  []string{"outsider", "robot"}},
+	{op: OpPipelineUpdate, org: "acme", allowed: but("scoped-read", "checker", "token-manager")},
+	{op: OpPipelineDelete, org: "acme", allowed: but("scoped-read", "checker", "token-manager")},
+	{op: OpPipelineToken, org: "acme", allowed: but("scoped-read", "checker", "token-manager")},
 	// Unknown: denied for all.
 	{op: Op("repo.teleport")},
 	{op: OpPublic},
@@ -104,7 +114,7 @@ func TestDecideEveryPrincipalEveryOperation(t *testing.T) {
 	for _, d := range decisions {
 		covered[d.op] = true
 		for _, who := range everyone() {
-			err := a.Decide(ctx, principals[who], d.op, d.org)
+			err := a.decide(ctx, principals[who], d.op, d.org) // an object operation's token half
 			name := string(d.op) + " in " + d.org + " by " + who
 			switch {
 			case slices.Contains(d.allowed, who):

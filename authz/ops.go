@@ -65,8 +65,8 @@ const (
 	OpRepoCreate Op = "repo.create"
 	// OpRepoList: list an org's repos; the list is filtered to those the caller can read.
 	OpRepoList Op = "repo.list"
-	// OpRepoRead and OpRepoDelete are decided on the repo itself by the handler
-	// (DecideRepo): a repo the caller cannot read is 404.
+	// OpRepoRead and OpRepoDelete are decided on the repo the path names (Route,
+	// DecideObject): a repo the caller cannot read is 404.
 	OpRepoRead   Op = "repo.read"
 	OpRepoDelete Op = "repo.delete"
 )
@@ -75,12 +75,17 @@ const (
 type need int
 
 const (
-	needNothing       need = iota // any valid token
-	needPlatformAdmin             // platform:root#super_admin, and the admin grant on platform
-	needOrgRead                   // org#read (else 404 not found)
-	needOrgManage                 // org#read (else 404) and org#manage (else 403)
-	needAuditScope                // with an org: needOrgManage; without: needPlatformAdmin
-	needOrgCreateRepo             // org#read (else 404) and org#create_repo (else 403)
+	needNothing need = iota // any valid token
+	// needObject: the token's half here (a subject, the grant); the owner's half on the
+	// object the route's path names (a repo, a pipeline), which Route decides through
+	// DecideObject. Decide alone never lets such an operation through without it: only
+	// Route (and DecideObject) do.
+	needObject
+	needPlatformAdmin // platform:root#super_admin, and the admin grant on platform
+	needOrgRead       // org#read (else 404 not found)
+	needOrgManage     // org#read (else 404) and org#manage (else 403)
+	needAuditScope    // with an org: needOrgManage; without: needPlatformAdmin
+	needOrgCreateRepo // org#read (else 404) and org#create_repo (else 403)
 )
 
 // rule is the decision of one operation: the grant a scoped token needs (function on
@@ -117,8 +122,17 @@ var rules = map[Op]rule{
 	OpBucketManage: {function: tokens.FuncManage, resource: schema.TypeBucket, need: needOrgManage},
 	OpRepoCreate:   {function: tokens.FuncWrite, resource: schema.TypeRepo, need: needOrgCreateRepo},
 	OpRepoList:     {function: tokens.FuncRead, resource: schema.TypeRepo, need: needNothing},
-	OpRepoRead:     {function: tokens.FuncRead, resource: schema.TypeRepo, need: needNothing},
-	OpRepoDelete:   {function: tokens.FuncDelete, resource: schema.TypeRepo, need: needNothing},
+	OpRepoRead:     {function: tokens.FuncRead, resource: schema.TypeRepo, need: needObject},
+	OpRepoDelete:   {function: tokens.FuncDelete, resource: schema.TypeRepo, need: needObject},
+
+	// Repo roles and pipelines (authz/pipelines.go): decided on their object too, except
+	// creation, decided on the org and then per repo by PipelineWiring.
+	OpRepoRolesRead:  {function: tokens.FuncRead, resource: schema.TypeRepo, need: needObject},
+	OpRepoRolesSet:   {function: tokens.FuncManage, resource: schema.TypeRepo, need: needObject},
+	OpPipelineCreate: {function: tokens.FuncWrite, resource: schema.TypePipeline, need: needOrgRead},
+	OpPipelineUpdate: {function: tokens.FuncWrite, resource: schema.TypePipeline, need: needObject},
+	OpPipelineDelete: {function: tokens.FuncDelete, resource: schema.TypePipeline, need: needObject},
+	OpPipelineToken:  {function: tokens.FuncManage, resource: schema.TypePipeline, need: needObject},
 }
 
 // Ops lists every operation a route may name, OpPublic included.
@@ -140,7 +154,60 @@ func Known(op Op) bool {
 // means allowed; otherwise an apperr saying what is missing: Forbidden (403), or
 // NotFound (404) for an org the caller cannot see. OpPublic and unknown operations are
 // denied: public routes never reach a decision.
+//
+// An operation on an object (a repo, a pipeline) is denied here: Route decides it, on
+// the object its route's path names.
 func (a *Authorizer) Decide(ctx context.Context, p tokens.Principal, op Op, org string) error {
+	if r, ok := a.rules[op]; ok && r.need == needObject {
+		return apperr.Forbid("operation %q is decided on the object its route names: denied without one", op)
+	}
+	return a.decide(ctx, p, op, org)
+}
+
+// Route decides op for a request: Decide's half in org, then, for an operation on an
+// object, DecideObject on the object the request's path parameters (param) name: a repo
+// is :org/:repo, a pipeline :org/:name. A path naming no valid object is NotFound. The
+// API's middleware calls it for every route, so no route can skip the object's half.
+func (a *Authorizer) Route(ctx context.Context, p tokens.Principal, op Op, org string, param func(string) string) error {
+	r, ok := objectRules[op]
+	if !ok {
+		return a.Decide(ctx, p, op, org)
+	}
+	if err := a.decide(ctx, p, op, org); err != nil {
+		return err
+	}
+	obj, err := pathObject(r.typ, param)
+	if err != nil {
+		return err
+	}
+	return a.DecideObject(ctx, p, op, obj)
+}
+
+// ObjectType is the type of the object op is decided on ("" for none): the route's path
+// must name one (Route).
+func ObjectType(op Op) string { return objectRules[op].typ }
+
+// pathObject returns the object of type typ that a route's path names (Route).
+func pathObject(typ string, param func(string) string) (relations.Object, error) {
+	org, name := param(PathOrg), param(PathRepo)
+	if typ == schema.TypePipeline {
+		name = param(PathName)
+	}
+	if !identity.ValidName(org) || !identity.ValidName(name) {
+		return relations.Object{}, apperr.New(apperr.NotFound, "not_found", "no %s %q", typ, org+"/"+name)
+	}
+	return relations.Object{Type: typ, ID: org + "/" + name}, nil
+}
+
+// The path parameters that name an object (Route): /repos/:org/:repo, /pipelines/:org/:name.
+const (
+	PathOrg  = "org"
+	PathRepo = "repo"
+	PathName = "name"
+)
+
+// decide is Decide for every operation: for one on an object, only the token's half.
+func (a *Authorizer) decide(ctx context.Context, p tokens.Principal, op Op, org string) error {
 	r, ok := a.rules[op]
 	if !ok {
 		return apperr.Forbid("operation %q has no authorization rule: denied", op)
@@ -161,7 +228,7 @@ func (a *Authorizer) Decide(ctx context.Context, p tokens.Principal, op Op, org 
 		}
 	}
 	switch n {
-	case needNothing:
+	case needNothing, needObject:
 		_, err := subjectOf(p)
 		return err
 	case needPlatformAdmin:

@@ -14,11 +14,10 @@ import (
 // Repo roles (R1-R3) and pipelines (PL1-PL4), contract D2.
 //
 // These operations act on one object of the path (a repo, a pipeline), which Decide
-// (given only the org) cannot see. Decide takes the token's half (the grant); the
-// route's handler then calls DecideObject with the object, which takes the owner's half:
-// an object the owner cannot see is NotFound (its existence is private), one it sees but
-// may not act on is Forbidden. The api wraps every such route so that DecideObject
-// always runs before the handler (api/roles.go).
+// (given only the org) cannot see. Route takes the token's half (the grant), then
+// DecideObject on the object the path names takes the owner's half: an object the owner
+// cannot see is NotFound (its existence is private), one it sees but may not act on is
+// Forbidden. The api's middleware calls Route for every route.
 const (
 	// OpRepoRolesRead: a repo's direct grants and a subject's effective role (R2):
 	// repo#read.
@@ -44,6 +43,8 @@ type objectRule struct {
 }
 
 var objectRules = map[Op]objectRule{
+	OpRepoRead:       {typ: schema.TypeRepo, see: schema.PermRead},
+	OpRepoDelete:     {typ: schema.TypeRepo, see: schema.PermRead, act: schema.PermDelete, actDenied: "only the repo's owners, its org's admins and members (where the org is open to them) delete it (R5, O2)"},
 	OpRepoRolesRead:  {typ: schema.TypeRepo, see: schema.PermRead},
 	OpRepoRolesSet:   {typ: schema.TypeRepo, see: schema.PermRead, act: schema.PermManageACL, actDenied: "only the repo's owners, its org's admins and platform admins change its roles (R1, R3)"},
 	OpPipelineUpdate: {typ: schema.TypePipeline, see: schema.PermRead, act: schema.PermManage, actDenied: "only the pipeline's creator and its org's admins change it"},
@@ -51,19 +52,7 @@ var objectRules = map[Op]objectRule{
 	OpPipelineToken:  {typ: schema.TypePipeline, see: schema.PermRead, act: schema.PermManage, actDenied: "only the pipeline's creator and its org's admins mint its token"},
 }
 
-func init() {
-	// The token's half of each operation (contract D2), beside the others in rules.
-	// The object operations' owner half is DecideObject's.
-	rules[OpRepoRolesRead] = rule{function: tokens.FuncRead, resource: schema.TypeRepo, need: needNothing}
-	rules[OpRepoRolesSet] = rule{function: tokens.FuncManage, resource: schema.TypeRepo, need: needNothing}
-	rules[OpPipelineCreate] = rule{function: tokens.FuncWrite, resource: schema.TypePipeline, need: needOrgRead}
-	rules[OpPipelineUpdate] = rule{function: tokens.FuncWrite, resource: schema.TypePipeline, need: needNothing}
-	rules[OpPipelineDelete] = rule{function: tokens.FuncDelete, resource: schema.TypePipeline, need: needNothing}
-	rules[OpPipelineToken] = rule{function: tokens.FuncManage, resource: schema.TypePipeline, need: needNothing}
-}
-
-// DecideObject answers whether p's owner may do op on obj, after Decide allowed the
-// token's half: NotFound when it cannot see obj (absent or private alike), Forbidden
+// DecideObject answers whether p may do op on obj: the token's grant, then its owner: NotFound when it cannot see obj (absent or private alike), Forbidden
 // when it sees but may not act. An operation without an object rule, or an object of
 // another type, is denied.
 func (a *Authorizer) DecideObject(ctx context.Context, p tokens.Principal, op Op, obj relations.Object) error {

@@ -11,29 +11,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
-// decisionRow is a row of decisions (decide_test.go).
-type decisionRow = struct {
-	op      Op
-	org     string
-	allowed []string
-	hidden  []string
-}
-
-func init() {
-	// The token's half of the repo-role and pipeline operations (contract D2, T3).
-	noWrite := but("scoped-read", "checker", "token-manager")
-	decisions = append(decisions,
-		decisionRow{op: OpRepoRolesRead, org: "acme", allowed: but("token-manager")},
-		decisionRow{op: OpRepoRolesSet, org: "acme", allowed: noWrite},
-		decisionRow{op: OpPipelineCreate, org: "acme",
-			allowed: []string{"platform-admin", "org-admin", "member", "api-key-admin", "api-key-member", "derived-member", "scoped-admin-role"},
-			hidden:  []string{"outsider", "robot"}},
-		decisionRow{op: OpPipelineUpdate, org: "acme", allowed: noWrite},
-		decisionRow{op: OpPipelineDelete, org: "acme", allowed: noWrite},
-		decisionRow{op: OpPipelineToken, org: "acme", allowed: noWrite},
-	)
-}
-
 // R1-R3 on the fixture's repo acme/raw (members mode): members read it, org and platform
 // admins manage its ACL; outsiders do not see it, nor a repo that does not exist.
 func TestDecideObjectRepoRoles(t *testing.T) {
@@ -83,4 +60,28 @@ func TestPipelineWiringListsEveryMissing(t *testing.T) {
 	sub, err := PipelineCreator(principals["api-key-member"])
 	require.NoError(t, err)
 	require.Equal(t, "sa:etl@acme", sub.String())
+}
+
+// Deny by default: Decide alone never lets an operation on an object through (the
+// object's half would be skipped); Route decides it on the object the path names, and a
+// path naming no valid object is 404 (R5, PL3).
+func TestRouteDecidesTheObject(t *testing.T) {
+	a := newAuthorizer(t)
+	ctx := context.Background()
+	admin, member, outsider := principals["platform-admin"], principals["member"], principals["outsider"]
+	params := func(org, repo string) func(string) string {
+		return func(k string) string { return map[string]string{PathOrg: org, PathRepo: repo}[k] }
+	}
+	for op := range objectRules {
+		require.Equal(t, apperr.Forbidden, apperr.KindOf(a.Decide(ctx, admin, op, "acme")), op)
+		require.NotEmpty(t, ObjectType(op), op)
+	}
+	require.NoError(t, a.Route(ctx, member, OpRepoRead, "acme", params("acme", "raw")))
+	require.NoError(t, a.Route(ctx, admin, OpRepoRolesSet, "acme", params("acme", "raw")))
+	require.Equal(t, apperr.Forbidden, apperr.KindOf(a.Route(ctx, member, OpRepoRolesSet, "acme", params("acme", "raw"))))
+	require.Equal(t, apperr.NotFound, apperr.KindOf(a.Route(ctx, outsider, OpRepoRead, "acme", params("acme", "raw"))))
+	require.Equal(t, apperr.NotFound, apperr.KindOf(a.Route(ctx, admin, OpRepoRead, "acme", params("acme", "nope"))))
+	require.Equal(t, apperr.NotFound, apperr.KindOf(a.Route(ctx, admin, OpRepoRead, "acme", params("acme", ""))), "no object in the path")
+	require.Equal(t, apperr.NotFound, apperr.KindOf(a.Route(ctx, admin, OpPipelineDelete, "acme", params("acme", "raw"))), "a pipeline route names :name")
+	require.NoError(t, a.Route(ctx, member, OpOrgRead, "acme", params("acme", "")), "operations without an object are Decide's")
 }

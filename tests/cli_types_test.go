@@ -142,6 +142,11 @@ var clientRoutes = []string{
 	"PATCH /api/v1/orgs/{org}/buckets/{nickname}", "DELETE /api/v1/orgs/{org}/buckets/{nickname}",
 	"GET /api/v1/orgs/{org}/buckets/{nickname}/iam-policy",
 	"POST /api/v1/orgs/{org}/repos", "GET /api/v1/orgs/{org}/repos", "GET /api/v1/repos/{org}/{repo}", "DELETE /api/v1/repos/{org}/{repo}",
+	// Repo roles and pipelines (R1-R3, PL1-PL4).
+	"GET /api/v1/repos/{org}/{repo}/roles", "GET /api/v1/repos/{org}/{repo}/roles/{subject}",
+	"PUT /api/v1/repos/{org}/{repo}/roles/{subject}",
+	"POST /api/v1/orgs/{org}/pipelines", "PUT /api/v1/pipelines/{org}/{name}", "DELETE /api/v1/pipelines/{org}/{name}",
+	"POST /api/v1/pipelines/{org}/{name}/token",
 }
 
 // Every route the server documents has a client method, and no method calls a route

@@ -13,14 +13,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/client"
 )
 
-func init() {
-	clientRoutes = append(clientRoutes,
-		"GET /api/v1/repos/{org}/{repo}/roles", "GET /api/v1/repos/{org}/{repo}/roles/{subject}",
-		"PUT /api/v1/repos/{org}/{repo}/roles/{subject}",
-		"POST /api/v1/orgs/{org}/pipelines", "PUT /api/v1/pipelines/{org}/{name}", "DELETE /api/v1/pipelines/{org}/{name}",
-		"POST /api/v1/pipelines/{org}/{name}/token")
-}
-
 // cast is the people of the role and pipeline tests: their tokens, minted by the
 // platform admin (user:<name>@example.com).
 type cast map[string]string
