@@ -32,6 +32,7 @@ func startIngressApp(t *testing.T, databaseURL, routes string) *ingressApp {
 	t.Helper()
 	cfg := app.DefaultConfig()
 	cfg.DatabaseURL, cfg.IngressRoutes, cfg.LogLevel = databaseURL, routes, "warn"
+	cfg.SecretKey = harness.TestSecretKey
 	return startIngressAppWith(t, cfg)
 }
 
@@ -254,12 +255,15 @@ func metrics(t *testing.T, g *ingressApp) string {
 	return string(b)
 }
 
-// C3: without a table every ingress request is denied; a bad table stops app.New naming
+// C3: without a table the built-in one applies (API.md's example: GET under a repo
+// needs read), and what it does not match is denied; a bad table stops app.New naming
 // the setting, the file and the line.
 func TestC3IngressWithoutOrWithBadTable(t *testing.T) {
 	g := startIngressApp(t, "", "")
 	w := setupIngress(t, g)
-	require.Equal(t, 403, g.status(t, w.admin, "GET", "/repos/acme/raw/x"))
+	require.Equal(t, 200, g.status(t, w.admin, "GET", "/repos/acme/raw/x"))
+	require.Equal(t, 403, g.status(t, w.admin, "DELETE", "/repos/acme/raw/x"), "a method the built-in table does not name")
+	require.Equal(t, 403, g.status(t, w.admin, "GET", "/orgs/acme"), "a path the built-in table does not name")
 
 	bad := t.TempDir() + "/routes.yaml"
 	require.NoError(t, os.WriteFile(bad, []byte("routes:\n  - match: \"GET /r/{org}/{repo}\"\n    resource: \"repo:{org}/{name}\"\n    permission: read\n"), 0o600))
@@ -306,6 +310,7 @@ func TestC3IngressSpiceDBDownDenies(t *testing.T) {
 	sp := startSpiceDBOnPostgres(t, harness.NewDatabase(t, pg))
 	cfg := app.DefaultConfig()
 	cfg.DatabaseURL, cfg.IngressRoutes, cfg.LogLevel = pg, ingressTable, "error"
+	cfg.SecretKey = harness.TestSecretKey
 	cfg.SpiceDBEndpoint, cfg.SpiceDBToken, cfg.SpiceDBInsecure = sp.endpoint, sp.key, true
 	g := startIngressAppWith(t, cfg)
 	w := setupIngress(t, g)
