@@ -73,6 +73,8 @@ var decisions = []struct {
 	{op: OpTokenRevoke, allowed: but("scoped-read", "checker")},
 	// A2: the schema is readable with read on schema.
 	{op: OpSchemaRead, allowed: but("token-manager")},
+	// B6: any token reaches the handler; VendCredentials decides (vend_test.go).
+	{op: OpRepoCredentials, allowed: everyone()},
 	// Unknown: denied for all.
 	{op: Op("repo.teleport")},
 	{op: OpPublic},

@@ -90,6 +90,9 @@ var rules = map[Op]rule{
 	OpRelationshipRead:  {function: tokens.FuncRead, resource: tokens.ResRelationship, need: needPlatformAdmin},
 	OpRelationshipWrite: {function: tokens.FuncWrite, resource: tokens.ResRelationship, need: needPlatformAdmin},
 	OpSchemaRead:        {function: tokens.FuncRead, resource: tokens.ResSchema, need: needNothing},
+
+	// Credential vending (B6, h/vend): any valid token; VendCredentials decides.
+	OpRepoCredentials: {need: needNothing},
 }
 
 // Ops lists every operation a route may name, OpPublic included.
