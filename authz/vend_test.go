@@ -108,7 +108,7 @@ func TestVendCredentialsDecision_B6_PL3_T3(t *testing.T) {
 		{scoped("rita", []string{"*"}, "*"), "data", true, fb}, // grants never add to the owner's
 		{pipeline("ingest"), "data", true, vendOK},
 		{pipeline("peek"), "data", false, vendOK}, // its input, which its creator can read
-		{pipeline("peek"), "data", true, fb},  // but not write: it is no output
+		{pipeline("peek"), "data", true, fb},      // but not write: it is no output
 		{pipeline("ingest"), "other", false, nf},
 	})
 
