@@ -141,6 +141,8 @@ func registerClientCmds(root *cobra.Command) {
 	registerTokensCmd(root, f)
 	registerRelationshipCmd(root, f)
 	registerPermissionCmd(root, f)
+	// Credential vending (B6, h/vend).
+	root.AddCommand(newCredsCmd(f))
 }
 
 func newActivateCmd(f *clientFlags) *cobra.Command {
