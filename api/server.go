@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/client"
+	"github.com/gatehouse-dev/gatehouse/credentials"
 	"github.com/gatehouse-dev/gatehouse/orgs"
 	"github.com/gatehouse-dev/gatehouse/platform"
 	"github.com/gatehouse-dev/gatehouse/relations"
@@ -40,6 +41,8 @@ type Deps struct {
 	DatabaseReady func(context.Context) error
 	// Authz decides every "may this caller do this"; nil: authz.New(Engine, Tokens).
 	Authz *authz.Authorizer
+	// Vendor vends temporary bucket credentials (B6, h/vend).
+	Vendor *credentials.Vendor
 }
 
 // Options tune the API; zero values take defaults.

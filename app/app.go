@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/bootstrap"
+	"github.com/gatehouse-dev/gatehouse/credentials"
 	"github.com/gatehouse-dev/gatehouse/guard"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/orgs"
@@ -48,6 +49,7 @@ type App struct {
 	platform *platform.Service
 	orgs     *orgs.Service
 	login    *login.Service // nil without OIDC issuers
+	vendor   *credentials.Vendor
 	handler  http.Handler
 
 	closers   []func() error // in the order opened; Close runs them backwards
@@ -96,6 +98,9 @@ func (a *App) build(ctx context.Context) error {
 	if err := a.buildLogin(ctx); err != nil {
 		return err
 	}
+	if err := a.buildVendor(ctx); err != nil { // credential vending (h/vend)
+		return err
+	}
 	a.handler = api.New(a.apiDeps(), api.Options{
 		BodyLimit: a.cfg.BodyLimit, AuthFailures: a.cfg.AuthFailureLimit, AuthWindow: a.cfg.AuthFailureWindow,
 	})
@@ -113,6 +118,7 @@ func (a *App) apiDeps() api.Deps {
 	if a.login != nil {
 		deps.Login = a.login
 	}
+	deps.Vendor = a.vendor // credential vending (h/vend)
 	return deps
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/credentials"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
@@ -41,6 +42,11 @@ type Config struct {
 
 	Tokens tokens.Config // token-default-ttl, token-max-ttl, token-max-admin-ttl
 
+	// Credential vending (B6, h/vend; app/vend.go).
+	Credentials    credentials.Config // credential-default-duration, credential-min-duration, credential-max-duration
+	AWSSTS         bool               // aws-sts: assume aws_role roles with the AWS SDK's default config
+	AWSSTSEndpoint string             // aws-sts-endpoint
+
 	// Set by the program, not by flags.
 
 	// Version is what /version reports.
@@ -60,6 +66,7 @@ func DefaultConfig() Config {
 		BodyLimit:       1 << 20,
 		LogLevel:        "info",
 		Tokens:          tokens.DefaultConfig(),
+		Credentials:     credentials.DefaultConfig(), // 1h, within 15m..12h (B6)
 
 		ServiceDomain: "gatehouse.local",
 		TokenCacheTTL: 5 * time.Second,
@@ -94,6 +101,10 @@ func (c *Config) Validate() error {
 		if err := check(); err != nil {
 			return err
 		}
+	}
+	// Credential vending (h/vend).
+	if err := c.validateVending(); err != nil {
+		return err
 	}
 	return nil
 }
