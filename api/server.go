@@ -15,11 +15,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/buckets"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/credentials"
 	"github.com/gatehouse-dev/gatehouse/orgs"
 	"github.com/gatehouse-dev/gatehouse/platform"
 	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/repos"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -43,6 +45,9 @@ type Deps struct {
 	Authz *authz.Authorizer
 	// Vendor vends temporary bucket credentials (B6, h/vend).
 	Vendor *credentials.Vendor
+	// Bucket configs and repos (api/buckets.go, api/repos.go); nil: their routes answer 503.
+	Buckets *buckets.Service
+	Repos   *repos.Service
 }
 
 // Options tune the API; zero values take defaults.
@@ -230,6 +235,9 @@ func (s *server) routeTable() []route {
 		{Method: "POST", Path: "/api/v1/schema/validate", Summary: "Validate a schema or a validation file", Rules: "A2", Request: client.ValidateRequest{}, Response: client.ValidateResponse{}, Status: 200, Op: authz.OpSchemaRead, handler: s.validateSchema},
 	}
 	// Each further area appends its own table (its method lives beside its handlers).
+	routes = append(routes, s.bucketRoutes()...)
+	routes = append(routes, s.repoRoutes()...)
+	routes = append(routes, s.credentialRoutes()...) // credential vending (B6, h/vend)
 	return routes
 }
 

@@ -22,12 +22,14 @@ import (
 	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/bootstrap"
+	"github.com/gatehouse-dev/gatehouse/buckets"
 	"github.com/gatehouse-dev/gatehouse/credentials"
 	"github.com/gatehouse-dev/gatehouse/guard"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/orgs"
 	"github.com/gatehouse-dev/gatehouse/platform"
 	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/repos"
 	"github.com/gatehouse-dev/gatehouse/schema"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tokens"
@@ -51,6 +53,10 @@ type App struct {
 	login    *login.Service // nil without OIDC issuers
 	vendor   *credentials.Vendor
 	handler  http.Handler
+
+	// Bucket configs and repos (app/data.go).
+	buckets *buckets.Service
+	repos   *repos.Service
 
 	closers   []func() error // in the order opened; Close runs them backwards
 	closeOnce sync.Once
@@ -98,6 +104,9 @@ func (a *App) build(ctx context.Context) error {
 	if err := a.buildLogin(ctx); err != nil {
 		return err
 	}
+	if err := a.buildData(); err != nil {
+		return err
+	}
 	if err := a.buildVendor(ctx); err != nil { // credential vending (h/vend)
 		return err
 	}
@@ -115,6 +124,7 @@ func (a *App) apiDeps() api.Deps {
 		Logger: a.log, Registry: a.reg, Version: a.cfg.Version,
 		ResourceTypes: schema.ResourceTypes(), DatabaseReady: a.dbReady,
 	}
+	deps.Buckets, deps.Repos = a.buckets, a.repos
 	if a.login != nil {
 		deps.Login = a.login
 	}

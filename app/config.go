@@ -46,6 +46,9 @@ type Config struct {
 	Credentials    credentials.Config // credential-default-duration, credential-min-duration, credential-max-duration
 	AWSSTS         bool               // aws-sts: assume aws_role roles with the AWS SDK's default config
 	AWSSTSEndpoint string             // aws-sts-endpoint
+	// Bucket configs (B5, B7; app/config_data.go).
+	SecretKey       string // secret-key: base64 of 32 bytes sealing bucket secrets
+	AWSPrincipalARN string // aws-principal-arn: Gatehouse's AWS principal, in trust policies
 
 	// Set by the program, not by flags.
 
@@ -97,7 +100,7 @@ func fieldErr(field, format string, args ...any) error {
 
 // Validate returns a *FieldError naming the first bad setting.
 func (c *Config) Validate() error {
-	for _, check := range []func() error{c.validateServer, c.validateBackends, c.validateIdentity} {
+	for _, check := range []func() error{c.validateServer, c.validateBackends, c.validateIdentity, c.validateData} {
 		if err := check(); err != nil {
 			return err
 		}

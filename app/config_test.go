@@ -41,6 +41,9 @@ func TestValidateNamesTheField(t *testing.T) {
 		"token-default-ttl":   func(c *Config) { c.Tokens.DefaultTTL = 9000 * time.Hour },
 		"token-max-admin-ttl": func(c *Config) { c.Tokens.MaxAdminTTL = 9000 * time.Hour },
 		"token-max-ttl":       func(c *Config) { c.Tokens.MaxTTL = 0 },
+		// Bucket configs (D1): a database needs a secret key; keys and ARNs are checked.
+		"secret-key":        func(c *Config) { c.DatabaseURL = "postgres://db/x" },
+		"aws-principal-arn": func(c *Config) { c.AWSPrincipalARN = "arn:aws:iam::1:role/x" },
 	} {
 		t.Run(field, func(t *testing.T) {
 			cfg := DefaultConfig()
@@ -102,9 +105,14 @@ func TestEveryFlagMapsOntoConfig(t *testing.T) {
 		{"token-default-ttl", "30m", func(c Config) any { return c.Tokens.DefaultTTL }, 30 * time.Minute},
 		{"token-max-ttl", "48h", func(c Config) any { return c.Tokens.MaxTTL }, 48 * time.Hour},
 		{"token-max-admin-ttl", "2h", func(c Config) any { return c.Tokens.MaxAdminTTL }, 2 * time.Hour},
+		{"secret-key", "Z2F0ZWhvdXNlLXRlc3Qtc2VjcmV0LWtleS0zMmJ5dGU=", func(c Config) any { return c.SecretKey }, "Z2F0ZWhvdXNlLXRlc3Qtc2VjcmV0LWtleS0zMmJ5dGU="},
+		{"aws-principal-arn", "arn:aws:iam::123456789012:role/gh", func(c Config) any { return c.AWSPrincipalARN }, "arn:aws:iam::123456789012:role/gh"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.flag, func(t *testing.T) {
+			if tc.flag == "database-url" { // a database needs a secret key (D1)
+				t.Setenv(EnvName("secret-key"), "Z2F0ZWhvdXNlLXRlc3Qtc2VjcmV0LWtleS0zMmJ5dGU=")
+			}
 			cfg, err := parse(t, []string{"--" + tc.flag, tc.value}, "")
 			require.NoError(t, err)
 			require.Equal(t, tc.want, tc.got(cfg), "flag")

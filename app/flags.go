@@ -35,6 +35,9 @@ func (c *Config) BindFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.Tokens.MaxTTL, "token-max-ttl", c.Tokens.MaxTTL, "longest lifetime of any token")
 	fs.DurationVar(&c.Tokens.MaxAdminTTL, "token-max-admin-ttl", c.Tokens.MaxAdminTTL, "longest lifetime of a token with admin power")
 	c.bindVendFlags(fs) // credential vending (h/vend)
+	// Bucket configs (app/config_data.go).
+	fs.StringVar(&c.SecretKey, "secret-key", c.SecretKey, "base64 of 32 random bytes (openssl rand -base64 32) sealing bucket config secrets at rest (AES-256-GCM); required with --database-url, generated per process in memory")
+	fs.StringVar(&c.AWSPrincipalARN, "aws-principal-arn", c.AWSPrincipalARN, "Gatehouse's own AWS principal (arn:aws:iam::<account>:role/<name>), named in the trust policy of aws_role bucket configs")
 }
 
 // EnvName is the environment variable of a setting: http-addr -> GATEHOUSE_HTTP_ADDR.

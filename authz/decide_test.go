@@ -75,6 +75,21 @@ var decisions = []struct {
 	{op: OpSchemaRead, allowed: but("token-manager")},
 	// B6: any token reaches the handler; VendCredentials decides (vend_test.go).
 	{op: OpRepoCredentials, allowed: everyone()},
+	// B1-B4: bucket configs are read by members and managed by admins (B2); repos are
+	// created by members in either mode (O2, org#create_repo) with write on repo granted;
+	// repo read and delete are decided on the repo itself (DecideRepo), past the grant.
+	{op: OpBucketRead, org: "acme",
+		allowed: []string{"platform-admin", "org-admin", "member", "api-key-admin", "api-key-member", "derived-member", "scoped-read", "scoped-admin-role"},
+		hidden:  []string{"outsider", "robot", "checker"}},
+	{op: OpBucketManage, org: "acme",
+		allowed: []string{"platform-admin", "org-admin", "api-key-admin", "scoped-admin-role"},
+		hidden:  []string{"outsider", "robot"}},
+	{op: OpRepoCreate, org: "acme",
+		allowed: []string{"platform-admin", "org-admin", "member", "api-key-admin", "api-key-member", "derived-member", "scoped-admin-role"},
+		hidden:  []string{"outsider", "robot"}},
+	{op: OpRepoList, org: "acme", allowed: but("token-manager")},
+	{op: OpRepoRead, org: "acme", allowed: but("token-manager")},
+	{op: OpRepoDelete, org: "acme", allowed: but("scoped-read", "checker", "token-manager")},
 	// Unknown: denied for all.
 	{op: Op("repo.teleport")},
 	{op: OpPublic},

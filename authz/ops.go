@@ -51,6 +51,20 @@ const (
 	OpRelationshipWrite Op = "relationship.write"
 	// OpSchemaRead: read or validate the schema (A2).
 	OpSchemaRead Op = "schema.read"
+
+	// Bucket configs and repos (authz/data.go).
+	// OpBucketRead: list and get an org's bucket configs (B1); OpBucketManage: create,
+	// change, delete them and render their IAM policies (B2-B4, B7).
+	OpBucketRead   Op = "bucket.read"
+	OpBucketManage Op = "bucket.manage"
+	// OpRepoCreate: create a repo in an org (R1, O2: org#create_repo).
+	OpRepoCreate Op = "repo.create"
+	// OpRepoList: list an org's repos; the list is filtered to those the caller can read.
+	OpRepoList Op = "repo.list"
+	// OpRepoRead and OpRepoDelete are decided on the repo itself by the handler
+	// (DecideRepo): a repo the caller cannot read is 404.
+	OpRepoRead   Op = "repo.read"
+	OpRepoDelete Op = "repo.delete"
 )
 
 // need is the relationship an operation needs of the token's owner.
@@ -62,6 +76,7 @@ const (
 	needOrgRead                   // org#read (else 404 not found)
 	needOrgManage                 // org#read (else 404) and org#manage (else 403)
 	needAuditScope                // with an org: needOrgManage; without: needPlatformAdmin
+	needOrgCreateRepo             // org#read (else 404) and org#create_repo (else 403)
 )
 
 // rule is the decision of one operation: the grant a scoped token needs (function on
@@ -93,6 +108,13 @@ var rules = map[Op]rule{
 
 	// Credential vending (B6, h/vend): any valid token; VendCredentials decides.
 	OpRepoCredentials: {need: needNothing},
+	// Bucket configs and repos (authz/data.go).
+	OpBucketRead:   {function: tokens.FuncRead, resource: schema.TypeBucket, need: needOrgRead},
+	OpBucketManage: {function: tokens.FuncManage, resource: schema.TypeBucket, need: needOrgManage},
+	OpRepoCreate:   {function: tokens.FuncWrite, resource: schema.TypeRepo, need: needOrgCreateRepo},
+	OpRepoList:     {function: tokens.FuncRead, resource: schema.TypeRepo, need: needNothing},
+	OpRepoRead:     {function: tokens.FuncRead, resource: schema.TypeRepo, need: needNothing},
+	OpRepoDelete:   {function: tokens.FuncDelete, resource: schema.TypeRepo, need: needNothing},
 }
 
 // Ops lists every operation a route may name, OpPublic included.
@@ -142,6 +164,8 @@ func (a *Authorizer) Decide(ctx context.Context, p tokens.Principal, op Op, org 
 		return a.requirePlatformAdmin(ctx, p)
 	case needOrgRead, needOrgManage:
 		return a.requireOrg(ctx, p, org, n == needOrgManage)
+	case needOrgCreateRepo:
+		return a.requireOrgPermission(ctx, p, org, schema.PermCreateRepo)
 	}
 	return apperr.Forbid("operation %q: denied", op)
 }

@@ -81,5 +81,5 @@ func (a *Authorizer) checkNow(ctx context.Context, p tokens.Principal, res relat
 
 // repoNotFound is the answer about a repo the caller cannot see (or that is absent).
 func repoNotFound(org, name string) *apperr.Error {
-	return apperr.New(apperr.NotFound, "not_found", "no repo %q", org+"/"+name)
+	return apperr.New(apperr.NotFound, "not_found", "no repo %s/%s", org, name) // as DecideRepo says it
 }

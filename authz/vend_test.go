@@ -139,7 +139,7 @@ func TestVendCredentialsDenials(t *testing.T) {
 	err := a.VendCredentials(context.Background(), rita, "vendo", "data", true)
 	require.ErrorContains(t, err, "ask for read credentials")
 	err = a.VendCredentials(context.Background(), principals["member"], "vendo", "data", false)
-	require.ErrorContains(t, err, `no repo "vendo/data"`)
+	require.ErrorContains(t, err, "no repo vendo/data")
 	dead := New(deadEngine{}, nil)
 	err = dead.VendCredentials(context.Background(), principals["platform-admin"], "vendo", "data", false)
 	require.Error(t, err)

@@ -2,11 +2,14 @@ package guard
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/relations"
 	"github.com/gatehouse-dev/gatehouse/schema"
+	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 // oneBucketPerRepo: R4, "a repo uses exactly one bucket config", which a schema cannot
@@ -25,6 +28,9 @@ func (g *guarded) oneBucketPerRepo(ctx context.Context, updates []relations.Upda
 		if u.Operation == relations.OpDelete {
 			deleted[r.Resource.ID] = true
 			continue
+		}
+		if err := g.existingBucket(ctx, r, fieldOf(field, i)); err != nil {
+			return nil, err
 		}
 		if j, ok := added[r.Resource.ID]; ok && updates[j].Relationship != r {
 			return nil, apperr.InvalidField(fieldOf(field, i), "repo %s would use two bucket configs (R4: exactly one)", r.Resource.ID)
@@ -58,4 +64,19 @@ func (g *guarded) oneBucketPerRepo(ctx context.Context, updates []relations.Upda
 		}
 	}
 	return pres, nil
+}
+
+// existingBucket refuses a repo#bucket relationship that names no stored bucket config of
+// the repo's own org: another org's config, or one that does not exist (R4, O1).
+func (g *guarded) existingBucket(ctx context.Context, r relations.Relationship, field string) error {
+	repoOrg, _, _ := strings.Cut(r.Resource.ID, "/")
+	org, nickname, ok := strings.Cut(r.Subject.ID, "/")
+	if !ok || org != repoOrg || r.Subject.Relation != "" {
+		return apperr.InvalidField(field, "repo %s can only use a bucket config of its own org %s, not %s", r.Resource.ID, repoOrg, r.Subject)
+	}
+	_, err := g.st.GetBucket(ctx, org, nickname)
+	if errors.Is(err, store.ErrNotFound) {
+		return apperr.InvalidField(field, "org %s has no bucket config %q: create it first (R4)", org, nickname)
+	}
+	return err
 }

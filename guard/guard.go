@@ -9,7 +9,8 @@
 //     subject kind) (409 last_admin). An org created without an admin may stay so.
 //   - O4: no team contains itself, directly or through other teams (409 team_cycle,
 //     naming the cycle).
-//   - R4: a repo has exactly one bucket config (repo#bucket).
+//   - R4: a repo has exactly one bucket config (repo#bucket), an existing config of the
+//     repo's own org (vending reads the repo's stored config, never this relationship).
 //   - PL3, PL4: `agent` relationships (user|robot|sa#agent@pipeline:P) lend P its creator's
 //     rights, so they are written only by pipeline creation, through AllowAgentLink.
 //
@@ -28,6 +29,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 // Store is what the guard needs of Gatehouse's own store (contract C1): named locks
@@ -38,6 +40,9 @@ type Store interface {
 	Lock(ctx context.Context, name string, fn func(ctx context.Context) error) error
 	// Activation reports whether and when the platform was activated (P1).
 	Activation(ctx context.Context) (at time.Time, activated bool, err error)
+	// GetBucket returns org's bucket config called nickname, store.ErrNotFound when
+	// absent (R4: a repo#bucket relationship names an existing config of the repo's org).
+	GetBucket(ctx context.Context, org, nickname string) (store.BucketConfig, error)
 }
 
 // Lock names, one per invariant, taken in this order when a write needs several.

@@ -224,8 +224,21 @@ func splitArrows(s string) []string {
 	return out
 }
 
+// bucketConfigs stores a config per nickname of org, so repo#bucket may name them (R4).
+func (f *fixture) bucketConfigs(t *testing.T, org string, nicknames ...string) {
+	t.Helper()
+	if _, err := f.st.GetOrg(f.ctx, org); err != nil {
+		require.NoError(t, f.st.CreateOrg(f.ctx, store.Org{Name: org, RepoAccess: store.RepoAccessMembers, CreatedAt: time.Now()}))
+	}
+	for _, n := range nicknames {
+		require.NoError(t, f.st.CreateBucket(f.ctx, store.BucketConfig{ID: org + "-" + n, Org: org, Nickname: n, Platform: "s3",
+			Bucket: org + "-" + n, AuthType: "self_managed", CreatedAt: time.Now()}))
+	}
+}
+
 func TestR4OneBucketPerRepo(t *testing.T) {
 	f := newFixture(t, true)
+	f.bucketConfigs(t, "acme", "main", "other", "a", "b")
 	f.seed(t, "repo:acme/raw#bucket@bucket:acme/main")
 	_, err := f.g.Write(f.ctx, ups(t, relations.OpTouch, "repo:acme/raw#bucket@bucket:acme/other"), nil)
 	requireCode(t, err, apperr.Conflict, "bucket_in_use")
@@ -242,6 +255,25 @@ func TestR4OneBucketPerRepo(t *testing.T) {
 		ups(t, relations.OpTouch, "repo:acme/raw#bucket@bucket:acme/other")...), nil)
 	require.NoError(t, err)
 	require.Equal(t, 1, f.count(t, relations.Filter{ResourceType: "repo", ResourceID: "acme/raw", Relation: "bucket"}))
+}
+
+// TestR4BucketLinkNamesAStoredConfigOfTheRepoOrg: a raw repo#bucket write must name an
+// existing bucket config of the repo's own org (R4, O1): neither another org's config nor
+// a made-up one, by write or import.
+func TestR4BucketLinkNamesAStoredConfigOfTheRepoOrg(t *testing.T) {
+	f := newFixture(t, true)
+	f.bucketConfigs(t, "acme", "main")
+	f.bucketConfigs(t, "beta", "theirs")
+	for _, rel := range []string{"repo:acme/raw#bucket@bucket:beta/theirs", "repo:acme/raw#bucket@bucket:acme/nope"} {
+		_, err := f.g.Write(guard.NamingUpdates(f.ctx, "updates"), ups(t, relations.OpTouch, rel), nil)
+		ae := requireCode(t, err, apperr.Invalid, "invalid_argument")
+		require.Equal(t, "updates[0].relationship", ae.Field, rel)
+		_, err = f.g.Import(f.ctx, []relations.Relationship{mustRel(t, rel)})
+		requireCode(t, err, apperr.Invalid, "invalid_argument")
+	}
+	require.Equal(t, 0, f.count(t, relations.Filter{ResourceType: "repo", Relation: "bucket"}))
+	_, err := f.g.Write(f.ctx, ups(t, relations.OpTouch, "repo:acme/raw#bucket@bucket:acme/main"), nil)
+	require.NoError(t, err)
 }
 
 func TestPL4AgentLinks(t *testing.T) {

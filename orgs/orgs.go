@@ -183,10 +183,19 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if len(repos) > 0 {
-		names := make([]string, 0, len(repos))
+	rows, err := s.store.ListRepos(ctx, name) // repos (store rows) too: repos/
+	if err != nil {
+		return err
+	}
+	if len(repos) > 0 || len(rows) > 0 {
+		names := make([]string, 0, len(repos)+len(rows))
 		for _, r := range repos {
 			names = append(names, r.Resource.ID)
+		}
+		for _, r := range rows {
+			if !slices.Contains(names, r.Org+"/"+r.Name) {
+				names = append(names, r.Org+"/"+r.Name)
+			}
 		}
 		return apperr.New(apperr.Conflict, "in_use", "org %q still has %d repos; delete them first", name, len(names)).WithDetails("repos", names)
 	}
@@ -212,6 +221,8 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 		{ResourceType: schema.TypeOrg, ResourceID: name},
 		{ResourceType: schema.TypeRepo, SubjectType: schema.TypeOrg, SubjectID: name},
 		{ResourceType: schema.TypeTeam, SubjectType: schema.TypeOrg, SubjectID: name},
+		// Its bucket configs' relationships; DeleteOrg deletes their rows (buckets/).
+		{ResourceType: schema.TypeBucket, SubjectType: schema.TypeOrg, SubjectID: name},
 	} {
 		if _, err := s.rel.DeleteMatching(ctx, f); err != nil {
 			return err

@@ -79,6 +79,10 @@ func testStore(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("TxRollback", func(t *testing.T) { testTxRollback(t, newStore(t)) })
 	t.Run("TxSerializable", func(t *testing.T) { testTxSerializable(t, newStore(t)) })
 	t.Run("Lock", func(t *testing.T) { s := newStore(t); testLock(t, s, s) })
+	// Bucket configs and repos (data_test.go).
+	t.Run("Buckets", func(t *testing.T) { testBuckets(t, newStore(t)) })
+	t.Run("Repos", func(t *testing.T) { testRepos(t, newStore(t)) })
+	t.Run("BucketDeleteRace", func(t *testing.T) { testBucketDeleteRace(t, newStore(t)) })
 }
 
 func testTokens(t *testing.T, s store.TokenStore) {

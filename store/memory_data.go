@@ -27,6 +27,10 @@ type memData struct {
 	activatedAt *time.Time
 	// undo, inside WithTx only, collects the inverse of every change, newest last.
 	undo *[]func()
+
+	// Bucket configs (by ID) and repos (memory_data_buckets.go).
+	buckets map[string]BucketConfig
+	repos   map[repoKey]Repo
 }
 
 type apiKeyID struct{ org, name string }
@@ -42,6 +46,9 @@ func (d *memData) wipe() {
 	d.apiKeys = map[apiKeyID]APIKey{}
 	d.sessions = map[string]Session{}
 	d.logins = map[string]LoginState{}
+	// Bucket configs and repos (memory_data_buckets.go).
+	d.buckets = map[string]BucketConfig{}
+	d.repos = map[repoKey]Repo{}
 }
 
 // record adds f to the undo log, when there is one.
@@ -236,6 +243,7 @@ func (d *memData) DeleteOrg(_ context.Context, name string) error {
 			delKey(d.undo, d.apiKeys, id)
 		}
 	}
+	d.deleteOrgData(name) // its repos and bucket configs
 	delKey(d.undo, d.orgs, name)
 	return nil
 }

@@ -128,6 +128,8 @@ func testReset(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 	require.NoError(t, s.CreateOrg(ctx, store.Org{Name: "acme", RepoAccess: store.RepoAccessMembers, CreatedAt: t0}))
 	require.NoError(t, s.CreateAPIKey(ctx, store.APIKey{Org: "acme", Name: "etl", TokenID: "k", CreatedAt: t0, ExpiresAt: at(time.Hour)}))
+	require.NoError(t, s.CreateBucket(ctx, bucketOf("b1", "acme", "prod", "acme-data", "", true)))
+	require.NoError(t, s.CreateRepo(ctx, store.Repo{Org: "acme", Name: "x", BucketID: "b1", Prefix: "x/", CreatedAt: t0}))
 	require.NoError(t, s.CreateSession(ctx, store.Session{ID: "s", Subject: "user:alice@example.com", RefreshHash: []byte("r"), CreatedAt: t0, ExpiresAt: at(time.Hour)}))
 	require.NoError(t, s.AppendAudit(ctx, store.AuditEvent{Time: t0, Actor: "robot:ci", Action: "token.mint", Outcome: "ok"}))
 	require.NoError(t, s.CreateLoginState(ctx, store.LoginState{Key: "l", Flow: "browser", Issuer: "g", ExpiresAt: at(time.Hour)}))
@@ -151,6 +153,10 @@ func testReset(t *testing.T, s store.Store) {
 	require.ErrorIs(t, err, store.ErrNotFound)
 	_, err = s.GetSession(ctx, "s")
 	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.GetBucketByID(ctx, "b1")
+	require.ErrorIs(t, err, store.ErrNotFound, "Reset wipes bucket configs")
+	_, err = s.GetRepo(ctx, "acme", "x")
+	require.ErrorIs(t, err, store.ErrNotFound, "Reset wipes repos")
 	for _, l := range []func() (int, error){
 		func() (int, error) { r, err := s.ListRobots(ctx); return len(r), err },
 		func() (int, error) { r, err := s.ListOrgs(ctx); return len(r), err },

@@ -229,8 +229,8 @@ func newTxRecords(tx pgx.Tx) *sqlRecords {
 
 func (s *SQL) Reset(ctx context.Context) error {
 	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
-		// api_keys before orgs (foreign key). audit_events is kept on purpose.
-		for _, table := range []string{"api_keys", "orgs", "sessions", "login_states", "users", "tokens", "robots"} {
+		// api_keys, repos, bucket_configs before orgs (foreign keys). audit_events is kept on purpose.
+		for _, table := range []string{"api_keys", "repos", "bucket_configs", "orgs", "sessions", "login_states", "users", "tokens", "robots"} {
 			if _, err := tx.Exec(ctx, "DELETE FROM "+table+" WHERE true"); err != nil {
 				return err
 			}

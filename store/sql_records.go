@@ -123,6 +123,12 @@ func (s *sqlRecords) DeleteOrg(ctx context.Context, name string) error {
 		if _, err := tx.Exec(ctx, "DELETE FROM api_keys WHERE org = $1", name); err != nil {
 			return err
 		}
+		// Its repos, then its bucket configs (foreign keys; 0005_data.sql).
+		for _, q := range []string{"DELETE FROM repos WHERE org = $1", "DELETE FROM bucket_configs WHERE org = $1"} {
+			if _, err := tx.Exec(ctx, q, name); err != nil {
+				return err
+			}
+		}
 		tag, err := tx.Exec(ctx, "DELETE FROM orgs WHERE name = $1", name)
 		if err != nil {
 			return err

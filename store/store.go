@@ -166,6 +166,9 @@ type Store interface {
 	LoginStateStore
 	AuditStore
 	PlatformStore
+	// Bucket configs and repos (store/data.go, contract D1).
+	BucketStore
+	RepoStore
 
 	// Reset deletes every record except the audit log and the activation record: tokens,
 	// robots, users, orgs, API keys, sessions and logins in progress (platform
@@ -194,6 +197,9 @@ type Tx interface {
 	LoginStateStore
 	AuditStore
 	ActivationStore
+	// Bucket configs and repos (store/data.go, contract D1).
+	BucketStore
+	RepoStore
 }
 
 // TokenStore keeps token records.
@@ -246,8 +252,8 @@ type OrgStore interface {
 	// UpdateOrg replaces the mutable fields (RepoAccess) of the org named o.Name;
 	// ErrNotFound when absent. CreatedAt and CreatedBy never change.
 	UpdateOrg(ctx context.Context, o Org) error
-	// DeleteOrg deletes an org together with its API keys and their tokens, in one step;
-	// ErrNotFound when absent.
+	// DeleteOrg deletes an org together with its API keys and their tokens, its repos and
+	// its bucket configs, in one step; ErrNotFound when absent.
 	DeleteOrg(ctx context.Context, name string) error
 }
 

@@ -28,6 +28,8 @@ func testInTx(t *testing.T, newStore func(t *testing.T) store.Store) {
 		"Audit":      func(t *testing.T, tx store.Tx) { testAudit(t, tx) },
 		"Logins":     func(t *testing.T, tx store.Tx) { testLoginStates(t, tx) },
 		"Activation": func(t *testing.T, tx store.Tx) { testTxActivation(t, tx) },
+		"Buckets":    func(t *testing.T, tx store.Tx) { testBuckets(t, tx) },
+		"Repos":      func(t *testing.T, tx store.Tx) { testRepos(t, tx) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := newStore(t)

@@ -18,6 +18,7 @@ func TestImportGuardRefusalsNameTheLinePL4O4R4(t *testing.T) {
 		e.json(t, "PUT", "/api/v1/orgs/acme/teams/"+team, e.admin, nil, 200, nil)
 	}
 	e.json(t, "PUT", "/api/v1/orgs/acme/teams/a/members/team:acme/b", e.admin, nil, 200, nil)
+	e.bucketConfigs(t, "acme", "prod", "other") // repo#bucket names stored configs (R4)
 	e.write(t, touch("repo:acme/raw#org@org:acme", "repo:acme/raw#bucket@bucket:acme/prod"))
 
 	imp := func(lines ...string) (int, []byte) {

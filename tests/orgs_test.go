@@ -118,6 +118,7 @@ func TestR4OneBucketPerRepo(t *testing.T) {
 	var act struct{ Token string }
 	e.json(t, "POST", "/api/v1/activate", "", map[string]string{"initial_admin": "robot:admin"}, 201, &act)
 	e.admin = act.Token
+	e.bucketConfigs(t, "acme", "prod", "other", "a", "b", "third") // repo#bucket names stored configs
 	e.write(t, touch("repo:acme/raw#org@org:acme", "repo:acme/raw#bucket@bucket:acme/prod"))
 	e.write(t, touch("repo:acme/raw#bucket@bucket:acme/prod")) // the same again is fine
 

@@ -143,6 +143,9 @@ func registerClientCmds(root *cobra.Command) {
 	registerPermissionCmd(root, f)
 	// Credential vending (B6, h/vend).
 	root.AddCommand(newCredsCmd(f))
+	// Repos and bucket configs (cli_repos.go, cli_buckets.go).
+	registerRepoCmd(root, f)
+	registerBucketCmd(root, f)
 }
 
 func newActivateCmd(f *clientFlags) *cobra.Command {

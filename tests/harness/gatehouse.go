@@ -117,6 +117,10 @@ type Server struct {
 	client   *http.Client
 }
 
+// TestSecretKey is the --secret-key of every test server (base64 of 32 bytes): tests
+// only, never a real installation's.
+const TestSecretKey = "Z2F0ZWhvdXNlLXRlc3Qtc2VjcmV0LWtleS0zMmJ5dGU=" //nolint:gosec // G101: a test key
+
 // StartGatehouse runs `<gatehouse> serve --http-addr 127.0.0.1:<free port> <args...>`
 // with every GATEHOUSE_* environment variable removed, waits until GET /readyz
 // answers 200 (60s), and stops the server when the test ends.
@@ -147,6 +151,9 @@ func StartGatehouseWith(t testing.TB, opts StartOptions) *Server {
 			env = append(env, kv)
 		}
 	}
+	// Every test server seals bucket secrets with one fixed key (required with
+	// --database-url), so replicas and restarts open each other's; opts.Env may override it.
+	env = append(env, "GATEHOUSE_SECRET_KEY="+TestSecretKey)
 	env = append(env, opts.Env...)
 
 	var lastErr error
