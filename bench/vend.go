@@ -120,12 +120,12 @@ func vendFixture(ctx context.Context, t *target) (string, error) {
 	}{
 		{"POST", "/api/v1/orgs", client.OrgRequest{Name: vendOrg}},
 		{"PUT", orgs + "/members/" + email, client.RoleBody{Role: orgsvc.RoleMember}},
-		{"POST", orgs + "/buckets", bucketBody{Nickname: "role", URI: "s3://gatehouse-bench-role/data", Default: true,
-			Extra: bucketExtra{Region: "us-east-1"},
-			Auth:  bucketAuth{Type: "aws_role", RoleARN: "arn:aws:iam::123456789012:role/bench", ExternalID: "bench-external-id"}}},
-		{"POST", orgs + "/buckets", bucketBody{Nickname: "sm", URI: "s3://gatehouse-bench-sm/data", Auth: bucketAuth{Type: "self_managed"}}},
-		{"POST", orgs + "/repos", repoBody{Name: "role-repo", Bucket: "role"}},
-		{"POST", orgs + "/repos", repoBody{Name: "sm-repo", Bucket: "sm"}},
+		{"POST", orgs + "/buckets", client.BucketRequest{Nickname: "role", URI: "s3://gatehouse-bench-role/data", Default: true,
+			ExtraConfig: client.BucketExtraConfig{Region: "us-east-1"},
+			Auth:        client.BucketAuth{Type: "aws_role", RoleARN: "arn:aws:iam::123456789012:role/bench", ExternalID: "bench-external-id"}}},
+		{"POST", orgs + "/buckets", client.BucketRequest{Nickname: "sm", URI: "s3://gatehouse-bench-sm/data", Auth: client.BucketAuth{Type: "self_managed"}}},
+		{"POST", orgs + "/repos", client.RepoRequest{Name: "role-repo", Bucket: "role"}},
+		{"POST", orgs + "/repos", client.RepoRequest{Name: "sm-repo", Bucket: "sm"}},
 	}
 	for _, s := range steps {
 		if err := call(ctx, t.base, t.adminToken, s.method, s.path, s.body, nil); err != nil {
@@ -156,39 +156,13 @@ func vendMinIOFixture(ctx context.Context, t *target) (stop func(), err error) {
 		return stop, err
 	}
 	orgs := "/api/v1/orgs/" + vendOrg
-	if err := call(ctx, t.base, t.adminToken, "POST", orgs+"/buckets", bucketBody{Nickname: "minio", URI: "minio://gatehouse-bench-minio/data",
-		Extra: bucketExtra{EndpointURL: m.Endpoint, Region: m.Region},
-		Auth:  bucketAuth{Type: "hmac", AccessKeyID: m.AccessKey, SecretAccessKey: m.SecretKey}}, nil); err != nil {
+	if err := call(ctx, t.base, t.adminToken, "POST", orgs+"/buckets", client.BucketRequest{Nickname: "minio", URI: "minio://gatehouse-bench-minio/data",
+		ExtraConfig: client.BucketExtraConfig{EndpointURL: m.Endpoint, Region: m.Region},
+		Auth:        client.BucketAuth{Type: "hmac", AccessKeyID: m.AccessKey, SecretAccessKey: m.SecretKey}}, nil); err != nil {
 		return stop, err
 	}
-	return stop, call(ctx, t.base, t.adminToken, "POST", orgs+"/repos", repoBody{Name: "minio-repo", Bucket: "minio"}, nil)
+	return stop, call(ctx, t.base, t.adminToken, "POST", orgs+"/repos", client.RepoRequest{Name: "minio-repo", Bucket: "minio"}, nil)
 }
-
-// The request bodies of API.md's bucket config and repo routes.
-type (
-	bucketBody struct {
-		Nickname string      `json:"nickname"`
-		URI      string      `json:"uri"`
-		Extra    bucketExtra `json:"extra_config"`
-		Auth     bucketAuth  `json:"auth"`
-		Default  bool        `json:"default,omitempty"`
-	}
-	bucketExtra struct {
-		EndpointURL string `json:"endpoint_url,omitempty"`
-		Region      string `json:"region,omitempty"`
-	}
-	bucketAuth struct {
-		Type            string `json:"type"`
-		AccessKeyID     string `json:"access_key_id,omitempty"`
-		SecretAccessKey string `json:"secret_access_key,omitempty"`
-		RoleARN         string `json:"role_arn,omitempty"`
-		ExternalID      string `json:"external_id,omitempty"`
-	}
-	repoBody struct {
-		Name   string `json:"name"`
-		Bucket string `json:"bucket,omitempty"`
-	}
-)
 
 // measureVends vends read credentials for repo *vendRounds times, one at a time.
 func measureVends(ctx context.Context, base, token, repo string) (result, error) {
