@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -64,6 +65,17 @@ func toAuth(a client.BucketAuth) credentials.Auth {
 		RoleARN: a.RoleARN, ExternalID: a.ExternalID}
 }
 
+// writeDataError writes err of the bucket and repo services. An error that is neither a
+// domain error nor the engine's is the database's (the services return store errors as
+// they are): 503, failing closed, never a half-known 500.
+func writeDataError(c *gin.Context, err error) {
+	var ae *apperr.Error
+	if !errors.As(err, &ae) && toAppErr(err).Kind == apperr.Internal {
+		err = apperr.New(apperr.Unavailable, "unavailable", "Gatehouse's database is unavailable; nothing is changed or shown until it answers").WithCause(err)
+	}
+	writeError(c, err)
+}
+
 // dataReady answers 503 when the bucket and repo services are not wired.
 func (s *server) dataReady(c *gin.Context) bool {
 	if s.Buckets == nil || s.Repos == nil {
@@ -85,7 +97,7 @@ func (s *server) createBucket(c *gin.Context) {
 		Region: req.ExtraConfig.Region, Auth: toAuth(req.Auth), Default: req.Default,
 	})
 	if err != nil {
-		writeError(c, err)
+		writeDataError(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, toBucket(b))
@@ -97,7 +109,7 @@ func (s *server) listBuckets(c *gin.Context) {
 	}
 	list, err := s.Buckets.List(c.Request.Context(), c.Param(paramOrg))
 	if err != nil {
-		writeError(c, err)
+		writeDataError(c, err)
 		return
 	}
 	out := client.BucketsResponse{Buckets: make([]client.Bucket, 0, len(list))}
@@ -113,7 +125,7 @@ func (s *server) getBucket(c *gin.Context) {
 	}
 	b, err := s.Buckets.Get(c.Request.Context(), c.Param(paramOrg), c.Param(paramNickname))
 	if err != nil {
-		writeError(c, err)
+		writeDataError(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, toBucket(b))
@@ -136,7 +148,7 @@ func (s *server) patchBucket(c *gin.Context) {
 	}
 	b, err := s.Buckets.Update(c.Request.Context(), org, nickname, p)
 	if err != nil {
-		writeError(c, err)
+		writeDataError(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, toBucket(b))
@@ -150,7 +162,7 @@ func (s *server) deleteBucket(c *gin.Context) {
 	obj := buckets.Object(org, nickname).String()
 	auditTarget(c, obj, org)
 	if err := s.Buckets.Delete(c.Request.Context(), org, nickname); err != nil {
-		writeError(c, err)
+		writeDataError(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, client.DeletedResponse{Deleted: obj})
@@ -162,7 +174,7 @@ func (s *server) bucketIAMPolicy(c *gin.Context) {
 	}
 	perm, trust, err := s.Buckets.IAMPolicies(c.Request.Context(), c.Param(paramOrg), c.Param(paramNickname))
 	if err != nil {
-		writeError(c, err)
+		writeDataError(c, err)
 		return
 	}
 	var out client.IAMPolicyResponse
@@ -175,7 +187,7 @@ func (s *server) bucketIAMPolicy(c *gin.Context) {
 			err = json.Unmarshal(b, d.to)
 		}
 		if err != nil {
-			writeError(c, err)
+			writeDataError(c, err)
 			return
 		}
 	}

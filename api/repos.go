@@ -57,7 +57,7 @@ func (s *server) createRepo(c *gin.Context) {
 	auditTarget(c, repos.Object(org, req.Name).String(), org)
 	r, b, err := s.Repos.Create(c.Request.Context(), subjectOf(principal(c)), org, req.Name, req.Bucket)
 	if err != nil {
-		writeError(c, err)
+		writeDataError(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, toRepo(r, b.Nickname))
@@ -70,12 +70,12 @@ func (s *server) listRepos(c *gin.Context) {
 	ctx, p, org := c.Request.Context(), principal(c), c.Param(paramOrg)
 	all, err := s.Repos.List(ctx, org)
 	if err != nil {
-		writeError(c, err)
+		writeDataError(c, err)
 		return
 	}
 	readable, err := s.Authz.ReadableRepos(ctx, p, org)
 	if err != nil {
-		writeError(c, err)
+		writeDataError(c, err)
 		return
 	}
 	out := client.ReposResponse{Repos: []client.Repo{}}
@@ -86,7 +86,7 @@ func (s *server) listRepos(c *gin.Context) {
 	}
 	if len(out.Repos) == 0 { // an org the caller cannot see is 404, like an absent one
 		if err := s.Authz.Decide(ctx, p, authz.OpOrgRead, org); apperr.KindOf(err) == apperr.NotFound {
-			writeError(c, err)
+			writeDataError(c, err)
 			return
 		}
 	}
@@ -101,12 +101,12 @@ func (s *server) decidedRepo(c *gin.Context, permission string) (store.Repo, boo
 	}
 	org, name := c.Param(paramOrg), c.Param(paramRepo)
 	if err := s.Authz.DecideRepo(c.Request.Context(), principal(c), org, name, permission); err != nil {
-		writeError(c, err)
+		writeDataError(c, err)
 		return store.Repo{}, false
 	}
 	r, err := s.Repos.Get(c.Request.Context(), org, name)
 	if err != nil && !(permission == schema.PermDelete && apperr.KindOf(err) == apperr.NotFound) {
-		writeError(c, err)
+		writeDataError(c, err)
 		return r, false
 	}
 	r.Org, r.Name = org, name
@@ -128,7 +128,7 @@ func (s *server) deleteRepo(c *gin.Context) {
 		return
 	}
 	if err := s.Repos.Delete(c.Request.Context(), org, name); err != nil {
-		writeError(c, err)
+		writeDataError(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, client.DeletedResponse{Deleted: repos.Object(org, name).String()})

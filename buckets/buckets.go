@@ -141,8 +141,8 @@ func (s *Service) Default(ctx context.Context, org string) (store.BucketConfig, 
 			return b, nil
 		}
 	}
-	return store.BucketConfig{}, apperr.New(apperr.Conflict, "no_default_bucket",
-		"org %q has no default bucket config: name one in \"bucket\", or make one the default", org).WithDetails("field", FieldBucket)
+	return store.BucketConfig{}, onField(apperr.New(apperr.Conflict, "no_default_bucket",
+		"org %q has no default bucket config: name one in \"bucket\", or make one the default", org), FieldBucket)
 }
 
 // Create validates and stores a new config of org (B1, B2, B5): nothing is stored unless
@@ -215,7 +215,7 @@ func createTx(ctx context.Context, tx store.Tx, b *store.BucketConfig) error {
 }
 
 func exists(org, nickname string) error {
-	return apperr.New(apperr.Conflict, "already_exists", "org %q already has a bucket config called %q", org, nickname).WithDetails("field", "nickname")
+	return onField(apperr.New(apperr.Conflict, "already_exists", "org %q already has a bucket config called %q", org, nickname), "nickname")
 }
 
 // checkOverlap refuses loc when it is the same as, or overlaps, the location of any other
@@ -235,8 +235,8 @@ func (s *Service) checkOverlap(ctx context.Context, selfID string, loc credentia
 			return err
 		}
 		if ol.Overlaps(loc) {
-			return apperr.New(apperr.Conflict, "location_overlap",
-				"%s is the same as, or overlaps, the location of another bucket config on this platform (B1)", loc.URI()).WithDetails("field", "uri")
+			return onField(apperr.New(apperr.Conflict, "location_overlap",
+				"%s is the same as, or overlaps, the location of another bucket config on this platform (B1)", loc.URI()), "uri")
 		}
 	}
 	return nil
@@ -286,4 +286,10 @@ func (s *Service) GetByID(ctx context.Context, id string) (store.BucketConfig, e
 		return b, apperr.New(apperr.NotFound, "not_found", "no bucket config with id %s", id)
 	}
 	return b, err
+}
+
+// onField returns e naming field, the request field it is about.
+func onField(e *apperr.Error, field string) *apperr.Error {
+	e.Field = field
+	return e
 }

@@ -159,3 +159,32 @@ func TestBucketRules(t *testing.T) {
 	require.Contains(t, trust.String(), "ext-123")
 	require.Contains(t, trust.String(), principal)
 }
+
+// TestUpdateRevalidates: a later change of an unused config goes through the same checks
+// as a new one (Polaris 2026: no location moved outside the checks): validation, overlap
+// with every org's configs, and a new secret sealed to the row.
+func TestUpdateRevalidates(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.b.Create(f.ctx, "user:ann@example.com", "acme", hmac("prod", "s3://acme-data/a"))
+	require.NoError(t, err)
+	_, err = f.b.Create(f.ctx, "user:bob@example.com", "beta", hmac("theirs", "s3://beta-data"))
+	require.NoError(t, err)
+	for uri, want := range map[string]string{"s3://beta-data/x": "location_overlap", "s3://beta-data": "location_overlap", "s3://acme-data/a*": "invalid_argument", "ftp://x": "invalid_argument"} {
+		_, err = f.b.Update(f.ctx, "acme", "prod", buckets.Patch{URI: &uri})
+		require.Equal(t, want, code(t, err), uri)
+	}
+	bad := "http://h/?x=1"
+	_, err = f.b.Update(f.ctx, "acme", "prod", buckets.Patch{EndpointURL: &bad})
+	require.Equal(t, "invalid_argument", code(t, err))
+	uri := "s3://acme-data/b"
+	auth := credentials.Auth{Type: credentials.AuthHMAC, AccessKeyID: "AKIANEW", SecretAccessKey: "new-secret-9"}
+	got, err := f.b.Update(f.ctx, "acme", "prod", buckets.Patch{URI: &uri, Auth: &auth})
+	require.NoError(t, err)
+	require.Equal(t, "b/", got.Prefix)
+	opened, err := f.b.Auth(got)
+	require.NoError(t, err)
+	require.Equal(t, "new-secret-9", opened.SecretAccessKey)
+	stored, err := f.st.GetBucket(f.ctx, "acme", "prod")
+	require.NoError(t, err)
+	require.Equal(t, got, stored, "what Update returned is what is stored")
+}

@@ -110,7 +110,7 @@ func (s *Service) pickBucket(ctx context.Context, org, bucket string) (store.Buc
 func (s *Service) createLocked(ctx context.Context, creator relations.Subject, org, name string, picked store.BucketConfig) (store.Repo, store.BucketConfig, error) {
 	cfg, err := s.store.GetBucketByID(ctx, picked.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Repo{}, cfg, apperr.New(apperr.Conflict, "bucket_deleted", "bucket config %q was deleted meanwhile", picked.Nickname).WithDetails("field", buckets.FieldBucket)
+		return store.Repo{}, cfg, onField(apperr.New(apperr.Conflict, "bucket_deleted", "bucket config %q was deleted meanwhile", picked.Nickname), buckets.FieldBucket)
 	} else if err != nil {
 		return store.Repo{}, cfg, err
 	}
@@ -129,7 +129,7 @@ func (s *Service) createLocked(ctx context.Context, creator relations.Subject, o
 	case errors.Is(err, store.ErrExists):
 		return r, cfg, exists(org, name)
 	case errors.Is(err, store.ErrNotFound):
-		return r, cfg, apperr.New(apperr.Conflict, "bucket_deleted", "bucket config %q was deleted meanwhile", cfg.Nickname).WithDetails("field", buckets.FieldBucket)
+		return r, cfg, onField(apperr.New(apperr.Conflict, "bucket_deleted", "bucket config %q was deleted meanwhile", cfg.Nickname), buckets.FieldBucket)
 	case err != nil:
 		return r, cfg, err
 	}
@@ -147,7 +147,7 @@ func (s *Service) createLocked(ctx context.Context, creator relations.Subject, o
 }
 
 func exists(org, name string) error {
-	return apperr.New(apperr.Conflict, "already_exists", "repo %s/%s already exists", org, name).WithDetails("field", "name")
+	return onField(apperr.New(apperr.Conflict, "already_exists", "repo %s/%s already exists", org, name), "name")
 }
 
 // newPrefix is the repo's own prefix inside cfg: the config's prefix, then
@@ -204,4 +204,10 @@ func clip(s string) string {
 		return s[:80] + "..."
 	}
 	return s
+}
+
+// onField returns e naming field, the request field it is about.
+func onField(e *apperr.Error, field string) *apperr.Error {
+	e.Field = field
+	return e
 }

@@ -82,6 +82,20 @@ func typeSteps() []typeStep {
 		{"GET", "/api/v1/orgs/acme/api-keys", nil, 200, &client.APIKeysResponse{}},
 		{"DELETE", "/api/v1/orgs/acme/api-keys/etl", nil, 200, &client.DeletedResponse{}},
 		{"DELETE", "/api/v1/orgs/acme/members/bob@example.com", nil, 200, &client.DeletedResponse{}},
+		// Bucket configs and repos (B1-B5, B7, R1, R4, R5).
+		{"POST", "/api/v1/orgs/acme/buckets", client.BucketRequest{Nickname: "prod", URI: "s3://acme-types/p", ExtraConfig: client.BucketExtraConfig{Region: "us-east-1"},
+			Auth: client.BucketAuth{Type: "hmac", AccessKeyID: "AKIATYPES", SecretAccessKey: "types-secret"}}, 201, &client.Bucket{}},
+		{"POST", "/api/v1/orgs/acme/buckets", client.BucketRequest{Nickname: "role", URI: "s3://acme-role-types",
+			Auth: client.BucketAuth{Type: "aws_role", RoleARN: "arn:aws:iam::123456789012:role/r", ExternalID: "ext-types"}}, 201, &client.Bucket{}},
+		{"GET", "/api/v1/orgs/acme/buckets", nil, 200, &client.BucketsResponse{}},
+		{"GET", "/api/v1/orgs/acme/buckets/prod", nil, 200, &client.Bucket{}},
+		{"PATCH", "/api/v1/orgs/acme/buckets/prod", client.BucketPatch{Nickname: ptrTo("main")}, 200, &client.Bucket{}},
+		{"GET", "/api/v1/orgs/acme/buckets/role/iam-policy", nil, 409, &client.ErrorBody{}}, // no --aws-principal-arn here
+		{"POST", "/api/v1/orgs/acme/repos", client.RepoRequest{Name: "y"}, 201, &client.Repo{}},
+		{"GET", "/api/v1/orgs/acme/repos", nil, 200, &client.ReposResponse{}},
+		{"GET", "/api/v1/repos/acme/y", nil, 200, &client.Repo{}},
+		{"DELETE", "/api/v1/repos/acme/y", nil, 200, &client.DeletedResponse{}},
+		{"DELETE", "/api/v1/orgs/acme/buckets/main", nil, 200, &client.DeletedResponse{}},
 		{"POST", "/api/v1/relationships", client.WriteRequest{Updates: []client.Update{
 			{Operation: client.OpTouch, Relationship: "repo:acme/x#org@org:acme"},
 			{Operation: client.OpTouch, Relationship: "repo:acme/x#reader@user:bob@example.com"}}}, 200, &client.WriteResponse{}},
@@ -123,6 +137,11 @@ var clientRoutes = []string{
 	"POST /api/v1/check", "POST /api/v1/check/bulk", "POST /api/v1/lookup/resources", "POST /api/v1/lookup/subjects", "POST /api/v1/explain",
 	"GET /api/v1/relationships", "POST /api/v1/relationships", "GET /api/v1/relationships/export", "POST /api/v1/relationships/import",
 	"GET /api/v1/schema", "POST /api/v1/schema/validate",
+	// Bucket configs and repos.
+	"POST /api/v1/orgs/{org}/buckets", "GET /api/v1/orgs/{org}/buckets", "GET /api/v1/orgs/{org}/buckets/{nickname}",
+	"PATCH /api/v1/orgs/{org}/buckets/{nickname}", "DELETE /api/v1/orgs/{org}/buckets/{nickname}",
+	"GET /api/v1/orgs/{org}/buckets/{nickname}/iam-policy",
+	"POST /api/v1/orgs/{org}/repos", "GET /api/v1/orgs/{org}/repos", "GET /api/v1/repos/{org}/{repo}", "DELETE /api/v1/repos/{org}/{repo}",
 }
 
 // Every route the server documents has a client method, and no method calls a route

@@ -20,3 +20,6 @@ func (e *env) bucketConfigs(t *testing.T, org string, nicknames ...string) {
 		}, 201, nil)
 	}
 }
+
+// ptrTo returns a pointer to v (the optional fields of patch bodies).
+func ptrTo[T any](v T) *T { return &v }
