@@ -75,6 +75,8 @@ var decisions = []struct {
 	{op: OpSchemaRead, allowed: but("token-manager")},
 	// C3: any valid token may ask the ingress route; Ingress decides the question.
 	{op: OpIngress, allowed: everyone()},
+	// B6: any token reaches the handler; VendCredentials decides (vend_test.go).
+	{op: OpRepoCredentials, allowed: everyone()},
 	// B1-B4: bucket configs are read by members and managed by admins (B2); repos are
 	// created by members in either mode (O2, org#create_repo) with write on repo granted;
 	// repo read and delete are decided on the repo itself (Route, DecideObject), past the grant.
