@@ -17,8 +17,8 @@ import (
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/buckets"
 	"github.com/gatehouse-dev/gatehouse/client"
-	"github.com/gatehouse-dev/gatehouse/ingress"
 	"github.com/gatehouse-dev/gatehouse/credentials"
+	"github.com/gatehouse-dev/gatehouse/ingress"
 	"github.com/gatehouse-dev/gatehouse/orgs"
 	"github.com/gatehouse-dev/gatehouse/pipelines"
 	"github.com/gatehouse-dev/gatehouse/platform"
@@ -257,7 +257,7 @@ func (s *server) routeTable() []route {
 	routes = append(routes, s.ingressRoutes()...) // C3, h/ingress
 	routes = append(routes, s.bucketRoutes()...)
 	routes = append(routes, s.repoRoutes()...)
-	routes = append(routes, s.pipelineRoutes()...) // repo roles, pipelines (contract D2)
+	routes = append(routes, s.pipelineRoutes()...)   // repo roles, pipelines (contract D2)
 	routes = append(routes, s.credentialRoutes()...) // credential vending (B6, h/vend)
 	return routes
 }
