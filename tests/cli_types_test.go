@@ -151,6 +151,8 @@ var clientRoutes = []string{
 	"PUT /api/v1/repos/{org}/{repo}/roles/{subject}",
 	"POST /api/v1/orgs/{org}/pipelines", "PUT /api/v1/pipelines/{org}/{name}", "DELETE /api/v1/pipelines/{org}/{name}",
 	"POST /api/v1/pipelines/{org}/{name}/token",
+	// Credential vending (B6).
+	"POST /api/v1/repos/{org}/{repo}/credentials",
 }
 
 // Every route the server documents has a client method, and no method calls a route
