@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/login"
+	"github.com/gatehouse-dev/gatehouse/relations"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -41,6 +42,10 @@ type Config struct {
 
 	Tokens tokens.Config // token-default-ttl, token-max-ttl, token-max-admin-ttl
 
+	// h/drills: how long the in-memory datastore keeps a revision's snapshot (its heap
+	// bound; relations.DefaultMemoryGCWindow says what it bounds and what it costs).
+	MemoryGCWindow time.Duration // memory-gc-window
+
 	// Set by the program, not by flags.
 
 	// Version is what /version reports.
@@ -68,6 +73,8 @@ func DefaultConfig() Config {
 		AuthFailureLimit:  20,
 		AuthFailureWindow: time.Minute,
 		Version:           "dev",
+
+		MemoryGCWindow: relations.DefaultMemoryGCWindow, // h/drills
 	}
 }
 
@@ -137,6 +144,9 @@ func (c *Config) validateBackends() error {
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return fieldErr("database-url", "must be a postgres:// URL")
+	}
+	if c.MemoryGCWindow < time.Second { // h/drills
+		return fieldErr("memory-gc-window", "must be at least 1s")
 	}
 	return nil
 }

@@ -41,6 +41,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		"token-default-ttl":   func(c *Config) { c.Tokens.DefaultTTL = 9000 * time.Hour },
 		"token-max-admin-ttl": func(c *Config) { c.Tokens.MaxAdminTTL = 9000 * time.Hour },
 		"token-max-ttl":       func(c *Config) { c.Tokens.MaxTTL = 0 },
+		"memory-gc-window":    func(c *Config) { c.MemoryGCWindow = time.Millisecond }, // h/drills
 	} {
 		t.Run(field, func(t *testing.T) {
 			cfg := DefaultConfig()
@@ -102,6 +103,7 @@ func TestEveryFlagMapsOntoConfig(t *testing.T) {
 		{"token-default-ttl", "30m", func(c Config) any { return c.Tokens.DefaultTTL }, 30 * time.Minute},
 		{"token-max-ttl", "48h", func(c Config) any { return c.Tokens.MaxTTL }, 48 * time.Hour},
 		{"token-max-admin-ttl", "2h", func(c Config) any { return c.Tokens.MaxAdminTTL }, 2 * time.Hour},
+		{"memory-gc-window", "30s", func(c Config) any { return c.MemoryGCWindow }, 30 * time.Second}, // h/drills
 	}
 	for _, tc := range cases {
 		t.Run(tc.flag, func(t *testing.T) {

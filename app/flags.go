@@ -34,6 +34,8 @@ func (c *Config) BindFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.Tokens.DefaultTTL, "token-default-ttl", c.Tokens.DefaultTTL, "lifetime of tokens that ask for none")
 	fs.DurationVar(&c.Tokens.MaxTTL, "token-max-ttl", c.Tokens.MaxTTL, "longest lifetime of any token")
 	fs.DurationVar(&c.Tokens.MaxAdminTTL, "token-max-admin-ttl", c.Tokens.MaxAdminTTL, "longest lifetime of a token with admin power")
+	// h/drills
+	fs.DurationVar(&c.MemoryGCWindow, "memory-gc-window", c.MemoryGCWindow, "in-memory default only: how long the snapshot of an old revision is kept (bounds the heap under writes; see relations.DefaultMemoryGCWindow)")
 }
 
 // EnvName is the environment variable of a setting: http-addr -> GATEHOUSE_HTTP_ADDR.

@@ -36,10 +36,17 @@ type EmbeddedConfig struct {
 	DatastoreEngine string
 	// DatastoreURI is the connection string of a postgres or cockroachdb datastore.
 	DatastoreURI string
+	// GCWindow is how long the memory datastore keeps the snapshot of a revision
+	// (0: DefaultMemoryGCWindow; at least 1s); see DefaultMemoryGCWindow for what it
+	// bounds. Only the memory datastore uses it: SQL datastores keep SpiceDB's own.
+	GCWindow time.Duration
 }
 
 // Validate checks the configuration (after defaults).
 func (c EmbeddedConfig) Validate() error {
+	if c.GCWindow != 0 && c.GCWindow < minMemoryGCWindow {
+		return fmt.Errorf("%w: the memory datastore's GC window must be at least %s, not %s", ErrInvalid, minMemoryGCWindow, c.GCWindow)
+	}
 	switch c.engine() {
 	case datastorecfg.MemoryEngine:
 		return nil
@@ -51,6 +58,14 @@ func (c EmbeddedConfig) Validate() error {
 	default:
 		return fmt.Errorf("%w: unsupported datastore engine %q (memory, postgres or cockroachdb)", ErrInvalid, c.DatastoreEngine)
 	}
+}
+
+// gcWindow is the memory datastore's GC window after defaults.
+func (c EmbeddedConfig) gcWindow() time.Duration {
+	if c.GCWindow == 0 {
+		return DefaultMemoryGCWindow
+	}
+	return c.GCWindow
 }
 
 func (c EmbeddedConfig) engine() string {

@@ -8,6 +8,7 @@ package tests
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -20,6 +21,7 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	fmt.Println(harness.SecretScanSummary()) // h/drills: the figures of the secret scan (harness/secrets.go)
 	harness.Cleanup()
 	os.Exit(code)
 }

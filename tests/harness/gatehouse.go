@@ -179,6 +179,7 @@ func StartGatehouseWith(t testing.TB, opts StartOptions) *Server {
 		if lastErr == nil {
 			t.Cleanup(func() {
 				s.Stop()
+				scanFile(t, s.LogPath) // the secret scan (secrets.go)
 				if t.Failed() {
 					t.Logf("harness: last 50 lines of the Gatehouse log %s:\n%s", s.LogPath, logTail(s.LogPath, 50))
 				}
@@ -273,8 +274,10 @@ func (s *Server) Do(t testing.TB, method, path, token string, body any) (status 
 	case nil:
 	case []byte:
 		r = bytes.NewReader(b)
+		HarvestSecrets(b)
 	case string:
 		r = strings.NewReader(b)
+		HarvestSecrets([]byte(b))
 	case io.Reader:
 		r = b
 	default:
@@ -283,6 +286,7 @@ func (s *Server) Do(t testing.TB, method, path, token string, body any) (status 
 			t.Fatalf("harness: %s %s: marshal body: %v", method, path, err)
 		}
 		r = bytes.NewReader(data)
+		HarvestSecrets(data)
 	}
 	u := path
 	if !strings.HasPrefix(path, "http://") && !strings.HasPrefix(path, "https://") {
@@ -308,6 +312,7 @@ func (s *Server) Do(t testing.TB, method, path, token string, body any) (status 
 	if err != nil {
 		t.Fatalf("harness: %s %s: read body: %v", method, path, err)
 	}
+	HarvestSecrets(respBody)
 	return resp.StatusCode, respBody
 }
 

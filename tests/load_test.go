@@ -1,0 +1,304 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse-dev/gatehouse/app"
+	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/tests/harness"
+)
+
+// Load figures of issue 10.7.
+const (
+	loadChecks  = 20000
+	loadWorkers = 32
+	loadWrites  = 2000
+	loadRepos   = 50
+	heapSlack   = 64 << 20 // heap in use must come back within this of its baseline
+)
+
+// loadPair is one (repo, user) grant the writer touches and, for every tenth, deletes.
+// state: 0 never written yet, 1 present, 2 deleted (each set once the write was
+// acknowledged), 3 a write in flight; a check whose pair is in flight or changed state
+// while it ran is not judged.
+type loadPair struct {
+	repo, user string
+	state      atomic.Int32
+}
+
+// loadRun is the shared state of one load run.
+type loadRun struct {
+	url, admin string
+	client     *http.Client
+	pairs      []*loadPair
+
+	status            sync.Map // status code -> *atomic.Int64
+	checks, judged    atomic.Int64
+	wrong, writesDone atomic.Int64
+	wrongExample      atomic.Value
+}
+
+func (l *loadRun) count(status int) {
+	v, _ := l.status.LoadOrStore(status, new(atomic.Int64))
+	v.(*atomic.Int64).Add(1)
+}
+
+func (l *loadRun) statuses() map[int]int64 {
+	out := map[int]int64{}
+	l.status.Range(func(k, v any) bool { out[k.(int)] = v.(*atomic.Int64).Load(); return true })
+	return out
+}
+
+// post sends a JSON request and returns the status and body; a transport error is a
+// status 0 (counted, and failing the run like a 5xx).
+func (l *loadRun) post(ctx context.Context, path string, body any) (int, []byte) {
+	data, _ := json.Marshal(body)
+	req, _ := http.NewRequestWithContext(ctx, "POST", l.url+path, bytes.NewReader(data))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+l.admin)
+	resp, err := l.client.Do(req)
+	if err != nil {
+		return 0, []byte(err.Error())
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, out
+}
+
+// write grants pair i (and deletes pair i-10 on every tenth write): loadWrites writes.
+func (l *loadRun) writer(ctx context.Context) {
+	for i := range loadWrites {
+		p, op := l.pairs[i], "touch"
+		if i%10 == 9 {
+			p, op = l.pairs[i-9], "delete"
+		}
+		rel := fmt.Sprintf("%s#reader@%s", p.repo, p.user)
+		p.state.Store(3)
+		status, body := l.post(ctx, "/api/v1/relationships", map[string]any{
+			"updates": []map[string]string{{"operation": op, "relationship": rel}}})
+		l.count(status)
+		if status == http.StatusOK {
+			if op == "touch" {
+				p.state.Store(1)
+			} else {
+				p.state.Store(2)
+			}
+		} else {
+			l.wrongExample.Store(fmt.Sprintf("write %s %s: %d %s", op, rel, status, body))
+		}
+		l.writesDone.Add(1)
+	}
+}
+
+// checker asks checks until the shared budget is spent; every answer whose pair did not
+// change state while it ran is judged against what was written.
+func (l *loadRun) checker(ctx context.Context, id int) {
+	for n := id; ; n += loadWorkers {
+		if l.checks.Add(1) > loadChecks {
+			return
+		}
+		// Pairs spread over the whole run; one in eight is never written (must be denied).
+		p := l.pairs[(n*7919)%len(l.pairs)]
+		before := p.state.Load()
+		var out checkResp
+		status, body := l.post(ctx, "/api/v1/check", map[string]string{
+			"resource": p.repo, "permission": "read", "subject": p.user})
+		l.count(status)
+		if status != http.StatusOK || json.Unmarshal(body, &out) != nil {
+			continue
+		}
+		if after := p.state.Load(); after != before || before == 3 {
+			continue
+		}
+		l.judged.Add(1)
+		if want := before == 1; out.Allowed != want {
+			l.wrong.Add(1)
+			l.wrongExample.Store(fmt.Sprintf("check %s read %s: allowed=%v, written state %d", p.repo, p.user, out.Allowed, before))
+		}
+	}
+}
+
+// heapInUse is the heap in use after a full collection.
+func heapInUse() uint64 { return heapStats().HeapInuse }
+
+func heapStats() runtime.MemStats {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m
+}
+
+// startLoadApp builds the embedded default in this process, as `gatehouse serve` does,
+// with its log in a file the secret scan reads, and serves it over real HTTP.
+func startLoadApp(t *testing.T) (*app.App, *httptest.Server) {
+	t.Helper()
+	logPath := filepath.Join(t.TempDir(), "gatehouse-inprocess.log")
+	logf, err := os.Create(logPath)
+	require.NoError(t, err)
+	harness.ScanLogForSecrets(t, logPath)
+	cfg := app.DefaultConfig()
+	cfg.Stderr = logf
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	a, err := app.New(ctx, cfg)
+	require.NoError(t, err)
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(func() { srv.Close(); require.NoError(t, a.Close()); logf.Close() })
+	return a, srv
+}
+
+// loadSetup activates, creates the org and the repos, and lists the pairs.
+func loadSetup(t *testing.T, srv *httptest.Server) *loadRun {
+	t.Helper()
+	var act struct{ Token string }
+	urlJSON(t, srv.URL, "POST", "/api/v1/activate", "", map[string]string{"initial_admin": "robot:admin"}, 201, &act)
+	urlJSON(t, srv.URL, "POST", "/api/v1/orgs", act.Token, map[string]string{"name": "acme"}, 201, nil)
+	var orgs []upd
+	for r := range loadRepos {
+		orgs = append(orgs, upd{"touch", fmt.Sprintf("repo:acme/load%d#org@org:acme", r)})
+	}
+	urlJSON(t, srv.URL, "POST", "/api/v1/relationships", act.Token, map[string]any{"updates": orgs}, 200, nil)
+	l := &loadRun{url: srv.URL, admin: act.Token, client: &http.Client{
+		Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: loadWorkers + 4}}}
+	for i := range loadWrites {
+		l.pairs = append(l.pairs, &loadPair{repo: fmt.Sprintf("repo:acme/load%d", i%loadRepos), user: fmt.Sprintf("user:u%d@example.com", i)})
+	}
+	for i := range loadWrites / 8 {
+		l.pairs = append(l.pairs, &loadPair{repo: fmt.Sprintf("repo:acme/load%d", i%loadRepos), user: "user:never@example.com"})
+	}
+	return l
+}
+
+// Issue 10.7 (C4, D1): 20,000 checks from 32 workers alongside 2,000 relationship writes
+// on the embedded default (memory datastore, in this process so its heap is measured
+// directly): no 5xx, no wrong answer, goroutines back to their baseline and the heap in
+// use back within 64 MB of its baseline once the memory datastore's GC window
+// (relations.DefaultMemoryGCWindow) has passed.
+func TestLoadChecksAlongsideWrites(t *testing.T) {
+	a, srv := startLoadApp(t)
+	l := loadSetup(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	// Baselines after a warm-up that opens the client's connections.
+	l.checks.Store(loadChecks - 2*loadWorkers)
+	l.runCheckers(ctx)
+	l.checks.Store(0)
+	l.status = sync.Map{}
+	l.judged.Store(0)
+	l.client.CloseIdleConnections()
+	baseG, base := settledGoroutines(0), heapStats()
+	baseHeap := base.HeapInuse
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); l.writer(ctx) }()
+	l.runCheckers(ctx)
+	wg.Wait()
+	took := time.Since(start)
+	peak := heapStats()
+	revs, _ := relations.MemoryRevisions(a.Engine())
+
+	st := l.statuses()
+	t.Logf("LOAD %d checks from %d workers alongside %d writes in %s (%.0f checks/s): statuses %v, %d answers judged, %d wrong",
+		loadChecks, loadWorkers, l.writesDone.Load(), took.Round(time.Millisecond), float64(loadChecks)/took.Seconds(), st, l.judged.Load(), l.wrong.Load())
+	for code, n := range st {
+		require.True(t, code >= 200 && code < 300, "%d answers with status %d (0: transport error); e.g. %v", n, code, l.wrongExample.Load())
+	}
+	require.Zero(t, l.wrong.Load(), "wrong answers, e.g. %v", l.wrongExample.Load())
+	require.Greater(t, l.judged.Load(), int64(loadChecks/2), "too few answers judged to mean anything")
+
+	l.client.CloseIdleConnections()
+	g := settledGoroutines(baseG)
+	t.Logf("LOAD goroutines: baseline %d, after %d", baseG, g)
+	require.LessOrEqual(t, g, baseG+2, "goroutines not back to baseline")
+
+	end, waited := heapBack(baseHeap, relations.DefaultMemoryGCWindow)
+	after, _ := relations.MemoryRevisions(a.Engine())
+	t.Logf("LOAD heap in use (allocated): baseline %d MB (%d MB), right after the load %d MB (%d MB; %d revisions kept), %s later %d MB (%d MB; %d revisions kept; GC window %s)",
+		baseHeap>>20, base.HeapAlloc>>20, peak.HeapInuse>>20, peak.HeapAlloc>>20, revs,
+		waited.Round(time.Second), end.HeapInuse>>20, end.HeapAlloc>>20, after, relations.DefaultMemoryGCWindow)
+	require.LessOrEqual(t, end.HeapInuse, baseHeap+heapSlack, "heap in use not back within 64 MB of its baseline")
+}
+
+// runCheckers runs loadWorkers checkers until the check budget is spent.
+func (l *loadRun) runCheckers(ctx context.Context) {
+	var wg sync.WaitGroup
+	for w := range loadWorkers {
+		wg.Add(1)
+		go func() { defer wg.Done(); l.checker(ctx, w) }()
+	}
+	wg.Wait()
+}
+
+// settledGoroutines waits up to 5 s for the goroutine count to come down to want (0:
+// to stop falling for half a second) and returns the count then.
+func settledGoroutines(want int) int {
+	deadline := time.Now().Add(5 * time.Second)
+	last, since := runtime.NumGoroutine(), time.Now()
+	for {
+		time.Sleep(50 * time.Millisecond)
+		n := runtime.NumGoroutine()
+		if n < last {
+			last, since = n, time.Now()
+		}
+		if (want > 0 && n <= want) || (want == 0 && time.Since(since) > 500*time.Millisecond) || time.Now().After(deadline) {
+			return n
+		}
+	}
+}
+
+// heapBack waits for the GC window and two collection intervals to pass, then polls the
+// heap in use until it is within heapSlack of base, for at most ten seconds more, and
+// returns the last figures and the time waited.
+func heapBack(base uint64, window time.Duration) (runtime.MemStats, time.Duration) {
+	start := time.Now()
+	time.Sleep(window + window/2)
+	for {
+		m := heapStats()
+		if m.HeapInuse <= base+heapSlack || time.Since(start) > window+10*time.Second {
+			return m, time.Since(start)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// urlJSON does a request against a server at base (not started by the harness), records
+// the secrets of the answer for the scan, requires status want and decodes into out.
+func urlJSON(t *testing.T, base, method, path, token string, body any, want int, out any) {
+	t.Helper()
+	data, err := json.Marshal(body)
+	require.NoError(t, err)
+	req, err := http.NewRequest(method, base+path, bytes.NewReader(data))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	got, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	harness.HarvestSecrets(got)
+	require.Equal(t, want, resp.StatusCode, "%s %s: %s", method, path, got)
+	if out != nil {
+		require.NoError(t, json.Unmarshal(got, out))
+	}
+}
