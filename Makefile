@@ -49,3 +49,5 @@ fuzz: ## run each fuzz target for 30s
 	$(GO) test ./tokens -run '^$$' -fuzz FuzzParse -fuzztime 30s
 	$(GO) test ./credentials -run '^$$' -fuzz FuzzParseURI -fuzztime 30s
 	$(GO) test ./credentials -run '^$$' -fuzz FuzzNormalizePrefix -fuzztime 30s
+	$(GO) test ./ingress -run '^$$' -fuzz FuzzNormalize -fuzztime 30s
+	$(GO) test ./ingress -run '^$$' -fuzz FuzzMatch -fuzztime 30s

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/client"
+	"github.com/gatehouse-dev/gatehouse/ingress"
 	"github.com/gatehouse-dev/gatehouse/orgs"
 	"github.com/gatehouse-dev/gatehouse/platform"
 	"github.com/gatehouse-dev/gatehouse/relations"
@@ -40,6 +41,10 @@ type Deps struct {
 	DatabaseReady func(context.Context) error
 	// Authz decides every "may this caller do this"; nil: authz.New(Engine, Tokens).
 	Authz *authz.Authorizer
+
+	// Ingress (C3, h/ingress): the route table of GET /api/iam/v1/auth; nil denies
+	// every request (403 no_route).
+	Ingress *ingress.Table
 }
 
 // Options tune the API; zero values take defaults.
@@ -50,6 +55,9 @@ type Options struct {
 	// (defaults 20 per minute).
 	AuthFailures int
 	AuthWindow   time.Duration
+
+	// Ingress (C3, h/ingress): how long an ingress decision is cached; 0: not cached.
+	IngressCacheTTL time.Duration
 }
 
 type server struct {
@@ -60,6 +68,7 @@ type server struct {
 	authFailures prometheus.Counter
 	limiter      *failureLimiter
 	routes       []route
+	ingress      *ingressState // C3, h/ingress
 }
 
 // route is one entry of the route table: it registers a handler and documents it.
@@ -87,6 +96,9 @@ type route struct {
 	Description string
 	Errors      []failure
 	handler     gin.HandlerFunc
+	// ownAuth: the handler authenticates the token itself and asks authz about Op (the
+	// ingress route reads a cookie too, and answers 401 with WWW-Authenticate).
+	ownAuth bool
 }
 
 // New returns the HTTP handler of the API.
@@ -117,6 +129,7 @@ func newServer(d Deps, o Options) *server {
 	}
 	s.requests, s.authFailures = newMetrics(d.Registry)
 	s.limiter = newFailureLimiter(o.AuthFailures, o.AuthWindow)
+	s.ingress = newIngressState(d, o)
 	s.routes = s.routeTable()
 	return s
 }
@@ -146,7 +159,7 @@ func (s *server) router() *gin.Engine {
 		if rt.Audit != "" {
 			chain = append(chain, s.audited(rt.Audit))
 		}
-		if !rt.Public {
+		if !rt.Public && !rt.ownAuth {
 			chain = append(chain, s.authenticate(), s.authorize(rt.Op))
 		}
 		chain = append(chain, rt.handler)
@@ -227,6 +240,7 @@ func (s *server) routeTable() []route {
 		{Method: "POST", Path: "/api/v1/schema/validate", Summary: "Validate a schema or a validation file", Rules: "A2", Request: client.ValidateRequest{}, Response: client.ValidateResponse{}, Status: 200, Op: authz.OpSchemaRead, handler: s.validateSchema},
 	}
 	// Each further area appends its own table (its method lives beside its handlers).
+	routes = append(routes, s.ingressRoutes()...) // C3, h/ingress
 	return routes
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/bootstrap"
 	"github.com/gatehouse-dev/gatehouse/guard"
+	"github.com/gatehouse-dev/gatehouse/ingress"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/orgs"
 	"github.com/gatehouse-dev/gatehouse/platform"
@@ -49,6 +50,7 @@ type App struct {
 	orgs     *orgs.Service
 	login    *login.Service // nil without OIDC issuers
 	handler  http.Handler
+	ingress  *ingress.Table // C3, h/ingress; nil: every ingress request is denied
 
 	closers   []func() error // in the order opened; Close runs them backwards
 	closeOnce sync.Once
@@ -73,6 +75,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 
 // build opens and wires every part, in dependency order.
 func (a *App) build(ctx context.Context) error {
+	if err := a.loadIngress(); err != nil { // C3, h/ingress: before opening anything
+		return err
+	}
 	if err := a.openStore(ctx); err != nil {
 		return err
 	}
@@ -96,8 +101,11 @@ func (a *App) build(ctx context.Context) error {
 	if err := a.buildLogin(ctx); err != nil {
 		return err
 	}
-	a.handler = api.New(a.apiDeps(), api.Options{
+	deps := a.apiDeps()
+	deps.Ingress = a.ingress // C3, h/ingress
+	a.handler = api.New(deps, api.Options{
 		BodyLimit: a.cfg.BodyLimit, AuthFailures: a.cfg.AuthFailureLimit, AuthWindow: a.cfg.AuthFailureWindow,
+		IngressCacheTTL: a.cfg.IngressCacheTTL,
 	})
 	return nil
 }

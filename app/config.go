@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/ingress"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/relations"
 	"github.com/gatehouse-dev/gatehouse/tokens"
@@ -42,6 +43,10 @@ type Config struct {
 
 	Tokens tokens.Config // token-default-ttl, token-max-ttl, token-max-admin-ttl
 
+	// Ingress auth (C3, h/ingress).
+	IngressRoutes   string        // ingress-routes: route table file; empty denies every ingress request
+	IngressCacheTTL time.Duration // ingress-cache-ttl: how long an ingress decision is cached; 0: not cached
+
 	// h/drills: how long the in-memory datastore keeps a revision's snapshot (its heap
 	// bound; relations.DefaultMemoryGCWindow says what it bounds and what it costs).
 	MemoryGCWindow time.Duration // memory-gc-window
@@ -74,6 +79,8 @@ func DefaultConfig() Config {
 		AuthFailureWindow: time.Minute,
 		Version:           "dev",
 
+		IngressCacheTTL: ingress.DefaultCacheTTL, // C3, h/ingress
+
 		MemoryGCWindow: relations.DefaultMemoryGCWindow, // h/drills
 	}
 }
@@ -97,7 +104,7 @@ func fieldErr(field, format string, args ...any) error {
 
 // Validate returns a *FieldError naming the first bad setting.
 func (c *Config) Validate() error {
-	for _, check := range []func() error{c.validateServer, c.validateBackends, c.validateIdentity} {
+	for _, check := range []func() error{c.validateServer, c.validateBackends, c.validateIdentity, c.validateIngress} {
 		if err := check(); err != nil {
 			return err
 		}

@@ -34,6 +34,9 @@ func (c *Config) BindFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.Tokens.DefaultTTL, "token-default-ttl", c.Tokens.DefaultTTL, "lifetime of tokens that ask for none")
 	fs.DurationVar(&c.Tokens.MaxTTL, "token-max-ttl", c.Tokens.MaxTTL, "longest lifetime of any token")
 	fs.DurationVar(&c.Tokens.MaxAdminTTL, "token-max-admin-ttl", c.Tokens.MaxAdminTTL, "longest lifetime of a token with admin power")
+	// Ingress auth (C3, h/ingress).
+	fs.StringVar(&c.IngressRoutes, "ingress-routes", c.IngressRoutes, "YAML route table of GET /api/iam/v1/auth (match, resource, permission); a bad table stops the start naming its line; empty: every ingress request is denied (403)")
+	fs.DurationVar(&c.IngressCacheTTL, "ingress-cache-ttl", c.IngressCacheTTL, "how long an ingress decision is cached (at most 1s; 0: not cached); a relationship change or revoked token takes effect before that")
 	// h/drills
 	fs.DurationVar(&c.MemoryGCWindow, "memory-gc-window", c.MemoryGCWindow, "in-memory default only: how long the snapshot of an old revision is kept (bounds the heap under writes; see relations.DefaultMemoryGCWindow)")
 }

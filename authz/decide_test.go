@@ -73,6 +73,8 @@ var decisions = []struct {
 	{op: OpTokenRevoke, allowed: but("scoped-read", "checker")},
 	// A2: the schema is readable with read on schema.
 	{op: OpSchemaRead, allowed: but("token-manager")},
+	// C3: any valid token may ask the ingress route; Ingress decides the question.
+	{op: OpIngress, allowed: everyone()},
 	// Unknown: denied for all.
 	{op: Op("repo.teleport")},
 	{op: OpPublic},

@@ -51,6 +51,11 @@ const (
 	OpRelationshipWrite Op = "relationship.write"
 	// OpSchemaRead: read or validate the schema (A2).
 	OpSchemaRead Op = "schema.read"
+
+	// Ingress (C3, h/ingress).
+	// OpIngress: GET /api/iam/v1/auth, asked by a reverse proxy before each request it
+	// forwards: any valid token may ask; the answer is decided by Ingress.
+	OpIngress Op = "ingress"
 )
 
 // need is the relationship an operation needs of the token's owner.
@@ -90,6 +95,8 @@ var rules = map[Op]rule{
 	OpRelationshipRead:  {function: tokens.FuncRead, resource: tokens.ResRelationship, need: needPlatformAdmin},
 	OpRelationshipWrite: {function: tokens.FuncWrite, resource: tokens.ResRelationship, need: needPlatformAdmin},
 	OpSchemaRead:        {function: tokens.FuncRead, resource: tokens.ResSchema, need: needNothing},
+	// Ingress (C3, h/ingress): the question itself is decided by Ingress.
+	OpIngress: {need: needNothing},
 }
 
 // Ops lists every operation a route may name, OpPublic included.

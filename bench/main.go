@@ -17,6 +17,10 @@
 //	datastore_queries_per_check_{user,pipeline}  SpiceDB datastore queries per cold check.
 //	check_rps_cold_<ds>_<size>, check_p99_cold_<ds>_<size>, rss_*  per datastore and size.
 //	check_p99_<big>_vs_<small>[_mem]  p99 growth with the data (goal <= 2).
+//	ingress_vs_empty         GET /api/iam/v1/auth on decision-cache hits over an empty Gin
+//	                         handler's throughput, same client (goal >= 0.5); with
+//	                         ingress_cold_vs_check (distinct questions against POST /check)
+//	                         and ingress_p99_us, on memory with the ingress cache's settings.
 //	revocation_ms            p99 of token revocations and relationship deletes on one
 //	                         replica until the other refuses (two app.New on one PostgreSQL).
 //
@@ -76,7 +80,7 @@ func parseFlags() (config, error) {
 	flag.IntVar(&cfg.batch, "batch", 5000, "relationships per bulk-import message")
 	flag.Uint64Var(&cfg.seed, "seed", 1, "seed of the data and the checks")
 	flag.StringVar(&cfg.databaseURL, "database-url", "", "PostgreSQL URL whose cluster gets the bench's databases (default: a throwaway cluster from tests/harness)")
-	flag.StringVar(&cfg.parts, "run", "compare,sizes,revocation", "parts to run: compare, sizes, revocation")
+	flag.StringVar(&cfg.parts, "run", "compare,sizes,revocation,ingress", "parts to run: compare, sizes, revocation, ingress")
 	var memoryMax string
 	flag.StringVar(&memoryMax, "memory-max", "100k", "largest size run on the memory datastore (SpiceDB's memdb at 1m: ~6 GB RSS, ~170 s to load, checks past 60 s on 2 cores)")
 	flag.Parse()
@@ -195,6 +199,11 @@ func runAll(ctx context.Context, cfg config, pg *postgres) error {
 			if p99[ds][small] > 0 && p99[ds][big] > 0 {
 				figure(name, p99[ds][big]/p99[ds][small], "ratio (goal <= 2)")
 			}
+		}
+	}
+	if cfg.runs("ingress") { // C3, h/ingress
+		if err := ingressBench(ctx, cfg); err != nil {
+			return fmt.Errorf("ingress: %w", err)
 		}
 	}
 	if cfg.runs("revocation") && cfg.revocations > 0 {
