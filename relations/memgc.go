@@ -21,8 +21,9 @@ import (
 //
 // SpiceDB's memory datastore keeps a snapshot of every revision it ever committed and
 // never drops one (its README: "no garbage collection"), so its heap grows with every
-// write, by about 35 kB a write: 2,000 writes under load took the heap in use from
-// 36 MB to 207 MB, for good. A collector here drops the snapshots older than the window
+// write (about 15 kB a write, as measured by tests/load_test.go); with SpiceDB's dispatch
+// cache on top (see memoryCacheOptions), 2,000 writes under load took the heap in use
+// from 36 MB to 207 MB, for good. A collector here drops the snapshots older than the window
 // (never the newest), so the datastore holds at most (writes per second) x window
 // snapshots beyond its live data, and gives them back within the window plus one
 // collection interval (window/4) once writes stop. A short window keeps the peak low,
@@ -43,14 +44,15 @@ const DefaultMemoryGCWindow = 2 * time.Second
 
 // memoryCacheOptions bounds SpiceDB's caches for the memory datastore, whose reads
 // are in this process anyway: the schema definition cache (keyed by revision, so a
-// write makes new entries; 32 MiB by default) and the dispatch cache (30% of the
-// machine's memory by default) hold at most a few MiB, so the heap comes back near
-// its live data after a burst of writes and checks (the check answers are cached by
-// Gatehouse itself, checkcache.go).
+// write makes new entries; 32 MiB by default) holds at most 4 MiB, and the dispatch
+// cache (30% of the machine's memory by default, keyed by revision too, so every write
+// turns its entries into garbage) is off: Gatehouse caches check answers itself
+// (checkcache.go, and the ingress decision cache). So the heap comes back near its live
+// data after a burst of writes and checks.
 func memoryCacheOptions() []server.ConfigOption {
 	return []server.ConfigOption{
 		server.WithNamespaceCacheConfig(server.CacheConfig{Name: "namespace", Enabled: true, Metrics: true, MaxCost: "4MiB"}),
-		server.WithDispatchCacheConfig(server.CacheConfig{Name: "dispatch", Enabled: true, Metrics: true, MaxCost: "8MiB"}),
+		server.WithDispatchCacheConfig(server.CacheConfig{Name: "dispatch", Enabled: false}),
 		server.WithLR3ResourceChunkCacheConfig(server.CacheConfig{Name: "lr3_chunk", Enabled: true, MaxCost: "8MiB"}),
 	}
 }

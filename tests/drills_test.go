@@ -3,7 +3,10 @@ package tests
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -18,12 +21,22 @@ const (
 	recoverBound = 10 * time.Second // and answers again this soon after it is back
 )
 
-// drillProbe is what a drill asks while a backend goes down and comes back: a check that
-// is allowed (and answered before, so it may be cached) and one never asked before.
+// drillProbe is what a drill asks while a backend goes down and comes back: a check and
+// an ingress call that are allowed (and answered before, so they may be cached), and a
+// check and an ingress call never asked before.
 type drillProbe struct {
-	e     *env
-	token string
-	n     int
+	e      *env
+	token  string // the admin's, for checks
+	reader string // robot:reader's, granted read on repo:acme/raw, for ingress calls
+	n      int
+}
+
+// drillArgs are the server flags every drill adds: the example ingress route table.
+func drillArgs(t *testing.T) []string {
+	t.Helper()
+	routes, err := filepath.Abs(ingressTable)
+	require.NoError(t, err)
+	return []string{"--ingress-routes", routes}
 }
 
 // seedDrill activates e, creates org acme and grants carol read on repo:acme/raw.
@@ -33,15 +46,37 @@ func seedDrill(t *testing.T, e *env) *drillProbe {
 	e.json(t, "POST", "/api/v1/activate", "", map[string]string{"initial_admin": "robot:admin"}, 201, &act)
 	e.admin = act.Token
 	e.json(t, "POST", "/api/v1/orgs", e.admin, map[string]string{"name": "acme"}, 201, nil)
-	at := e.write(t, touch("repo:acme/raw#org@org:acme", "repo:acme/raw#reader@user:carol@example.com"))
+	var robot struct{ Token string }
+	e.json(t, "POST", "/api/v1/robots", e.admin, map[string]string{"name": "reader", "ttl": "1h"}, 201, &robot)
+	at := e.write(t, touch("repo:acme/raw#org@org:acme", "repo:acme/raw#reader@user:carol@example.com",
+		"repo:acme/raw#reader@robot:reader"))
 	require.True(t, e.check(t, e.admin, "repo:acme/raw", "read", "user:carol@example.com", at))
 	require.True(t, e.check(t, e.admin, "repo:acme/raw", "read", "user:carol@example.com", ""))
-	return &drillProbe{e: e, token: e.admin}
+	p := &drillProbe{e: e, token: e.admin, reader: robot.Token}
+	require.Equal(t, 200, p.ingress(t, "raw"), "the reader may read through the ingress")
+	return p
 }
 
-// statuses asks the cached check and a new one and returns their statuses; an answer
-// other than 503 while the backend is down must never allow.
-func (p *drillProbe) statuses(t *testing.T) (cached, fresh int, allowedNew bool) {
+// ingress asks GET /api/iam/v1/auth whether robot:reader may GET a chunk of repo
+// acme/<repo>, as nginx's auth_request does (C3), and returns the status.
+func (p *drillProbe) ingress(t *testing.T, repo string) int {
+	t.Helper()
+	req, err := http.NewRequest("GET", p.e.s.URL+"/api/iam/v1/auth", nil)
+	require.NoError(t, err)
+	req.Header.Set("X-Forwarded-Method", "GET")
+	req.Header.Set("X-Forwarded-Uri", "/repos/acme/"+repo+"/chunks/1")
+	req.Header.Set("Authorization", "Bearer "+p.reader)
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	require.NoError(t, resp.Body.Close())
+	return resp.StatusCode
+}
+
+// statuses asks the cached check, a new one, the cached ingress call and a new one, and
+// returns their statuses; a new check or ingress call must never be allowed (none is
+// granted), up or down.
+func (p *drillProbe) statuses(t *testing.T) []int {
 	t.Helper()
 	p.n++
 	ask := func(subject string) (int, bool) {
@@ -51,37 +86,40 @@ func (p *drillProbe) statuses(t *testing.T) (cached, fresh int, allowedNew bool)
 		_ = json.Unmarshal(body, &out)
 		return status, status == http.StatusOK && out.Allowed
 	}
-	cached, _ = ask("user:carol@example.com")
-	fresh, allowedNew = ask(fmt.Sprintf("user:probe%d@example.com", p.n))
-	return cached, fresh, allowedNew
+	cached, _ := ask("user:carol@example.com")
+	fresh, allowedNew := ask(fmt.Sprintf("user:probe%d@example.com", p.n))
+	require.False(t, allowedNew, "a check never granted was allowed")
+	ingressFresh := p.ingress(t, fmt.Sprintf("probe%d", p.n))
+	require.NotEqual(t, 200, ingressFresh, "an ingress call never granted was allowed")
+	return []int{cached, fresh, p.ingress(t, "raw"), ingressFresh}
 }
 
-// untilDenied polls until both checks answer 503, then keeps asking for a second: every
+// untilDenied polls until every probe answers 503, then keeps asking for a second: every
 // answer must stay 503. It returns how long the first took from since.
 func (p *drillProbe) untilDenied(t *testing.T, since time.Time) time.Duration {
 	t.Helper()
+	down := []int{503, 503, 503, 503}
 	var took time.Duration
 	for {
-		cached, fresh, allowedNew := p.statuses(t)
-		require.False(t, allowedNew, "a check never granted was allowed while the backend is down")
-		if cached == 503 && fresh == 503 {
+		got := p.statuses(t)
+		if slices.Equal(got, down) {
 			took = time.Since(since)
 			break
 		}
-		require.Less(t, time.Since(since), denyBound+time.Second, "checks still answer %d/%d", cached, fresh)
+		require.Less(t, time.Since(since), denyBound+time.Second, "check, new check, ingress, new ingress still answer %v", got)
 		time.Sleep(20 * time.Millisecond)
 	}
 	for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
-		cached, fresh, _ := p.statuses(t)
-		require.Equal(t, []int{503, 503}, []int{cached, fresh}, "every check denies while the backend is down")
+		require.Equal(t, down, p.statuses(t), "every check and ingress call denies while the backend is down")
 	}
 	status, body := p.e.do(t, "GET", "/readyz", "", nil)
 	require.Equal(t, 503, status, "readyz while the backend is down: %s", body)
 	return took
 }
 
-// untilServed polls until the granted check is allowed again and a new one answers 200
-// (denied), and returns how long that took from since.
+// untilServed polls until the granted check and ingress call are allowed again, a new
+// check answers 200 (denied) and a new ingress call 403, and returns how long that took
+// from since.
 func (p *drillProbe) untilServed(t *testing.T, since time.Time) time.Duration {
 	t.Helper()
 	for {
@@ -91,9 +129,7 @@ func (p *drillProbe) untilServed(t *testing.T, since time.Time) time.Duration {
 		_ = json.Unmarshal(body, &out)
 		if status == 200 {
 			require.True(t, out.Allowed, "carol's grant survived the outage")
-			_, fresh, allowedNew := p.statuses(t)
-			if fresh == 200 {
-				require.False(t, allowedNew)
+			if got := p.statuses(t); slices.Equal(got, []int{200, 200, 200, 403}) {
 				return time.Since(since)
 			}
 		}
@@ -102,7 +138,7 @@ func (p *drillProbe) untilServed(t *testing.T, since time.Time) time.Duration {
 	}
 }
 
-// drill kills a backend, requires every check to deny within denyBound, restarts it and
+// drill kills a backend, requires every check and ingress call to deny within denyBound, restarts it and
 // requires service within recoverBound, and prints the figures.
 func drill(t *testing.T, what string, p *drillProbe, kill func(), restart func()) {
 	t.Helper()
@@ -113,30 +149,30 @@ func drill(t *testing.T, what string, p *drillProbe, kill func(), restart func()
 	restart()
 	restarted := time.Since(start)
 	served := p.untilServed(t, start)
-	t.Logf("DRILL %s down: every check 503 after %s (bound %s); restarted in %s, service back %s after the restart began (bound %s)",
+	t.Logf("DRILL %s down: every check and ingress call 503 after %s (bound %s); restarted in %s, service back %s after the restart began (bound %s)",
 		what, denied.Round(time.Millisecond), denyBound, restarted.Round(time.Millisecond), served.Round(time.Millisecond), recoverBound)
 	require.LessOrEqual(t, denied, denyBound)
 	require.LessOrEqual(t, served, recoverBound)
 	requireNoSecretsInAudit(t, p.e)
 }
 
-// Issue 10.6 (C4, D1): SpiceDB dies under a serving Gatehouse (remote SpiceDB on
-// PostgreSQL): checks deny within 2 s, and are answered again within 10 s of its restart.
+// Issue 10.6 (C3, C4, D1): SpiceDB dies under a serving Gatehouse (remote SpiceDB on
+// PostgreSQL): checks and ingress calls deny within 2 s, and are answered again within 10 s of its restart.
 func TestDrillSpiceDBDown(t *testing.T) {
 	sp := harness.StartSpiceDBServer(t, harness.StartPostgres(t))
-	e := &env{backend: "remote-spicedb", s: harness.StartGatehouse(t,
-		"--spicedb-endpoint", sp.Endpoint, "--spicedb-token", sp.Key, "--spicedb-insecure")}
+	e := &env{backend: "remote-spicedb", s: harness.StartGatehouse(t, append(drillArgs(t),
+		"--spicedb-endpoint", sp.Endpoint, "--spicedb-token", sp.Key, "--spicedb-insecure")...)}
 	p := seedDrill(t, e)
 	drill(t, "SpiceDB", p, sp.Kill, func() { sp.Restart(t) })
 }
 
-// Issue 10.6 (C4, D1): PostgreSQL dies under a serving Gatehouse (its tables and the
-// embedded SpiceDB on --database-url): checks deny within 2 s, and are answered again
+// Issue 10.6 (C3, C4, D1): PostgreSQL dies under a serving Gatehouse (its tables and the
+// embedded SpiceDB on --database-url): checks and ingress calls deny within 2 s, and are answered again
 // within 10 s of its restart.
 func TestDrillPostgresDown(t *testing.T) {
 	pg := harness.StartPrivatePostgres(t)
 	db := harness.NewDatabase(t, pg.URL)
-	e := &env{backend: "postgres", s: harness.StartGatehouse(t, "--database-url", db)}
+	e := &env{backend: "postgres", s: harness.StartGatehouse(t, append(drillArgs(t), "--database-url", db)...)}
 	p := seedDrill(t, e)
 	drill(t, "PostgreSQL", p, pg.Kill, func() { pg.Restart(t) })
 }
