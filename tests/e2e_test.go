@@ -654,6 +654,12 @@ var cases = []tcase{
 		e.json(t, "POST", "/api/v1/robots", e.admin, map[string]string{"name": "ci", "ttl": "1h"}, 201, nil)
 	}),
 
+	// h/drills: the audit log holds none of the tokens and secrets seen so far (the
+	// server's log is scanned when the server stops: harness/secrets.go).
+	always(tc("S1_AU1_no_secret_in_the_audit_log", func(t *testing.T, e *env) {
+		requireNoSecretsInAudit(t, e)
+	})),
+
 	// ---- Fail closed ----
 	tc("C4_D1_fail_closed_when_spicedb_is_down", func(t *testing.T, e *env) {
 		require.NotNil(t, e.stopSpice)

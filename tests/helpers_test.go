@@ -242,6 +242,7 @@ func startSpiceDBOnPostgres(t *testing.T, pgURL string) *spiceProc {
 	logPath := filepath.Join(t.TempDir(), "spicedb.log")
 	logf, err := os.Create(logPath)
 	require.NoError(t, err)
+	harness.ScanLogForSecrets(t, logPath) // h/drills: runs after the cleanups below
 	t.Cleanup(func() {
 		logf.Close()
 		if t.Failed() {
