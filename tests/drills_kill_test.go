@@ -139,7 +139,7 @@ func TestDrillSIGKILLDuringWrites(t *testing.T) {
 	s.Kill()
 	e.s = harness.StartGatehouse(t, args...)
 	present, lost := verifyKillDrill(t, e, d)
-	t.Logf("KILL DRILL: %d writes (%v) from %d clients with %d SIGKILLs in %s: %d acknowledged, %d not (in flight at a kill, or sent while down), %d acknowledged present after the restart, %d lost",
+	harness.Figure(t, "KILL DRILL: %d writes (%v) from %d clients with %d SIGKILLs in %s: %d acknowledged, %d not (in flight at a kill, or sent while down), %d acknowledged present after the restart, %d lost",
 		killWrites, killKinds, killWorkers, killRounds, took.Round(time.Millisecond), present+len(lost), d.failed.Load(), present, len(lost))
 	require.Empty(t, lost, "acknowledged writes lost")
 	require.Greater(t, present, killWrites/2, "too few writes acknowledged to mean anything")

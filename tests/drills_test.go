@@ -149,7 +149,7 @@ func drill(t *testing.T, what string, p *drillProbe, kill func(), restart func()
 	restart()
 	restarted := time.Since(start)
 	served := p.untilServed(t, start)
-	t.Logf("DRILL %s down: every check and ingress call 503 after %s (bound %s); restarted in %s, service back %s after the restart began (bound %s)",
+	harness.Figure(t, "DRILL %s down: every check and ingress call 503 after %s (bound %s); restarted in %s, service back %s after the restart began (bound %s)",
 		what, denied.Round(time.Millisecond), denyBound, restarted.Round(time.Millisecond), served.Round(time.Millisecond), recoverBound)
 	require.LessOrEqual(t, denied, denyBound)
 	require.LessOrEqual(t, served, recoverBound)

@@ -21,7 +21,13 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	fmt.Println(harness.SecretScanSummary()) // h/drills: the figures of the secret scan (harness/secrets.go)
+	// h/drills: the shared PostgreSQL log too, and the figures of the secret scan.
+	if hits := harness.ScanSharedPostgresLog(); len(hits) > 0 {
+		fmt.Println("SECRET LEAK: the PostgreSQL log holds secrets the tests minted or sent:", hits)
+		code = 1
+	}
+	fmt.Println(harness.SecretScanSummary())
+	harness.AppendFigure(harness.SecretScanSummary())
 	harness.Cleanup()
 	os.Exit(code)
 }

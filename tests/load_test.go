@@ -260,7 +260,7 @@ func TestLoadChecksAlongsideWrites(t *testing.T) {
 	revs, _ := relations.MemoryRevisions(a.Engine())
 
 	st := l.statuses()
-	t.Logf("LOAD %d ingress checks from %d workers alongside %d writes in %s (%.0f checks/s): statuses %v, %d answers judged, %d wrong",
+	harness.Figure(t, "LOAD %d ingress checks from %d workers alongside %d writes in %s (%.0f checks/s): statuses %v, %d answers judged, %d wrong",
 		loadChecks, loadWorkers, l.writesDone.Load(), took.Round(time.Millisecond), float64(loadChecks)/took.Seconds(), st, l.judged.Load(), l.wrong.Load())
 	for code, n := range st {
 		require.True(t, code == 200 || code == 403, "%d answers with status %d (0: transport error); e.g. %v", n, code, l.wrongExample.Load())
@@ -271,13 +271,13 @@ func TestLoadChecksAlongsideWrites(t *testing.T) {
 
 	l.client.CloseIdleConnections()
 	g := settledGoroutines(baseG)
-	t.Logf("LOAD goroutines: baseline %d, after %d", baseG, g)
+	harness.Figure(t, "LOAD goroutines: baseline %d, after %d", baseG, g)
 	require.LessOrEqual(t, g, baseG+2, "goroutines not back to baseline")
 
 	window := a.Config().MemoryGCWindow
 	end, waited := heapBack(baseHeap, window)
 	after, _ := relations.MemoryRevisions(a.Engine())
-	t.Logf("LOAD heap in use (allocated): baseline %d MB (%d MB), right after the load %d MB (%d MB; %d revisions kept), %s later %d MB (%d MB; %d revisions kept; GC window %s)",
+	harness.Figure(t, "LOAD heap in use (allocated): baseline %d MB (%d MB), right after the load %d MB (%d MB; %d revisions kept), %s later %d MB (%d MB; %d revisions kept; GC window %s)",
 		baseHeap>>20, base.HeapAlloc>>20, peak.HeapInuse>>20, peak.HeapAlloc>>20, revs,
 		waited.Round(time.Second), end.HeapInuse>>20, end.HeapAlloc>>20, after, window)
 	require.LessOrEqual(t, end.HeapInuse, baseHeap+heapSlack, "heap in use not back within 64 MB of its baseline")

@@ -38,6 +38,7 @@ func StartPrivatePostgres(t testing.TB) *PrivatePostgres {
 	t.Cleanup(func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()
+		scanFile(t, p.c.logPath) // the secret scan (secrets.go)
 		if t.Failed() {
 			t.Logf("harness: last 30 lines of the private PostgreSQL log:\n%s", logTail(p.c.logPath, 30))
 		}

@@ -99,16 +99,34 @@ func ScanLogForSecrets(t testing.TB, path string) {
 
 // scanFile scans one file now.
 func scanFile(t testing.TB, path string) {
+	if hits := scanPath(path); len(hits) > 0 {
+		t.Errorf("harness: SECRET LEAK: %s holds %d secret(s) the tests minted or sent: %s", path, len(hits), strings.Join(hits, ", "))
+	}
+}
+
+// scanPath scans one file now and counts it.
+func scanPath(path string) []string {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return // never written
+		return nil // never written
 	}
 	scannedLogs.Add(1)
 	scannedBytes.Add(int64(len(data)))
-	if hits := FindSecrets(data); len(hits) > 0 {
-		secretsLeaked.Add(int64(len(hits)))
-		t.Errorf("harness: SECRET LEAK: %s holds %d secret(s) the tests minted or sent: %s", path, len(hits), strings.Join(hits, ", "))
+	hits := FindSecrets(data)
+	secretsLeaked.Add(int64(len(hits)))
+	return hits
+}
+
+// ScanSharedPostgresLog scans the log of the PostgreSQL cluster the test process shares
+// (call it from TestMain after m.Run, before Cleanup) and returns the secrets found.
+func ScanSharedPostgresLog() []string {
+	pgMu.Lock()
+	c := pgShared
+	pgMu.Unlock()
+	if c == nil {
+		return nil
 	}
+	return scanPath(c.logPath)
 }
 
 // FindSecrets returns the recorded secrets and token-shaped strings found in data, each
