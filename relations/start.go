@@ -7,6 +7,7 @@ import (
 
 	"github.com/authzed/grpcutil"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 
 	datastorecfg "github.com/authzed/spicedb/pkg/cmd/datastore"
@@ -75,6 +76,10 @@ func (c EmbeddedConfig) engine() string {
 	return c.DatastoreEngine
 }
 
+// remoteMaxBackoff is the longest wait between two attempts to reconnect to a remote
+// SpiceDB.
+const remoteMaxBackoff = 2 * time.Second
+
 // RemoteReadyTimeout bounds NewRemote's wait for SpiceDB when its ctx has no deadline.
 const RemoteReadyTimeout = 60 * time.Second
 
@@ -109,7 +114,13 @@ func dialRemote(cfg RemoteConfig) (*spiceEngine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	var opts []grpc.DialOption
+	// Reconnect at least every remoteMaxBackoff while SpiceDB is away (gRPC's default
+	// backoff grows to two minutes), so that service returns within seconds of SpiceDB
+	// whatever the length of the outage (issue 10.6).
+	opts := []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+		Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: remoteMaxBackoff},
+		MinConnectTimeout: 5 * time.Second,
+	})}
 	if cfg.Insecure {
 		opts = append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if cfg.Token != "" {
