@@ -70,7 +70,7 @@ func memoryGCInterval(window time.Duration) time.Duration {
 // a slice of structs whose first field "revision" is the commit time in nanoseconds.
 // The datastore's own RWMutex (embedded, so its Lock is promoted) guards it. A SpiceDB
 // upgrade that changes this layout makes newMemRevisions fail, and with it NewEmbedded
-// on memory and TestMemoryGCWindowBoundsTheHeap, rather than silently keep every
+// on memory and TestMemoryGCWindowDropsOldSnapshots, rather than silently keep every
 // revision.
 type memRevisions struct {
 	mu   sync.Locker
