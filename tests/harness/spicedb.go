@@ -159,17 +159,7 @@ func StartSpiceDBServer(t testing.TB, datastoreURL string, extraArgs ...string) 
 	datastore := []string{"--datastore-engine", "memory"}
 	if datastoreURL != "" {
 		datastore = []string{"--datastore-engine", "postgres", "--datastore-conn-uri", datastoreURL}
-		start := time.Now()
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		args := append([]string{"datastore", "migrate", "head"}, datastore...)
-		mig := exec.CommandContext(ctx, bin, append(args, common...)...)
-		mig.Stdout, mig.Stderr = logf, logf
-		err := mig.Run()
-		cancel()
-		if err != nil {
-			t.Fatalf("harness: spicedb datastore migrate head: %v\n%s", err, logTail(logPath, 50))
-		}
-		t.Logf("harness: spicedb migrate head took %s", time.Since(start).Round(time.Millisecond))
+		migrateSpiceDB(t, bin, logf, append(datastore, common...))
 	}
 
 	s := &SpiceDB{Key: randomHex(16), LogPath: logPath, bin: bin, logf: logf}
@@ -206,6 +196,20 @@ func StartSpiceDBServer(t testing.TB, datastoreURL string, extraArgs ...string) 
 	}
 	t.Fatalf("harness: spicedb did not become ready: %v\nlast 50 log lines:\n%s", lastErr, logTail(logPath, 50))
 	return nil
+}
+
+// migrateSpiceDB runs `spicedb datastore migrate head` with args, logging to logf.
+func migrateSpiceDB(t testing.TB, bin string, logf *os.File, args []string) {
+	t.Helper()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	mig := exec.CommandContext(ctx, bin, append([]string{"datastore", "migrate", "head"}, args...)...)
+	mig.Stdout, mig.Stderr = logf, logf
+	if err := mig.Run(); err != nil {
+		t.Fatalf("harness: spicedb datastore migrate head: %v\n%s", err, logTail(logf.Name(), 50))
+	}
+	t.Logf("harness: spicedb migrate head took %s", time.Since(start).Round(time.Millisecond))
 }
 
 // start runs `spicedb serve` with s.args and waits until it serves (60s).
