@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -115,6 +116,7 @@ type Server struct {
 	exitErr  error
 	stopOnce sync.Once
 	client   *http.Client
+	admin    atomic.Value // string: the token of the last activation seen by Do (secrets.go)
 }
 
 // StartGatehouse runs `<gatehouse> serve --http-addr 127.0.0.1:<free port> <args...>`
@@ -178,8 +180,9 @@ func StartGatehouseWith(t testing.TB, opts StartOptions) *Server {
 		lastErr = s.waitReady(opts.ReadyPath, opts.ReadyTimeout)
 		if lastErr == nil {
 			t.Cleanup(func() {
+				s.scanAudit(t) // the secret scan (secrets.go)
 				s.Stop()
-				scanFile(t, s.LogPath) // the secret scan (secrets.go)
+				scanFile(t, s.LogPath)
 				if t.Failed() {
 					t.Logf("harness: last 50 lines of the Gatehouse log %s:\n%s", s.LogPath, logTail(s.LogPath, 50))
 				}
@@ -313,6 +316,7 @@ func (s *Server) Do(t testing.TB, method, path, token string, body any) (status 
 		t.Fatalf("harness: %s %s: read body: %v", method, path, err)
 	}
 	HarvestSecrets(respBody)
+	s.noteActivation(method, path, resp.StatusCode, respBody)
 	return resp.StatusCode, respBody
 }
 

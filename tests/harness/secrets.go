@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"regexp"
 	"sort"
@@ -15,9 +17,11 @@ import (
 
 // The secret scan (issue 10.6, S1): every secret a test process sees is recorded (the
 // answers and request bodies of Server.Do, and whatever a test passes to RecordSecret or
-// HarvestSecrets), and every server log the harness writes (Gatehouse, SpiceDB, and any
-// file given to ScanLogForSecrets) is scanned for all of them when its test ends, after
-// the server has stopped; a hit fails that test. Every Gatehouse access token and
+// HarvestSecrets), and every server log the harness writes (Gatehouse, SpiceDB,
+// PostgreSQL, and any file given to ScanLogForSecrets) is scanned for all of them when
+// its test ends, after the server has stopped; so is the audit log of every Gatehouse
+// the test activated through Server.Do (read with that activation's token, if it still
+// works, just before the server stops). A hit fails that test. Every Gatehouse access token and
 // refresh token in a log is a hit too, recorded or not (their fixed prefixes make them
 // findable: tokens minted by the CLI tests are caught this way). SecretScanSummary gives
 // the figures for the end of the run.
@@ -27,6 +31,7 @@ var (
 	secrets   = map[string]bool{} // every secret, and the secret part of every token
 
 	scannedLogs   atomic.Int64
+	scannedAudits atomic.Int64
 	scannedBytes  atomic.Int64
 	secretsLeaked atomic.Int64
 )
@@ -160,6 +165,47 @@ func SecretScanSummary() string {
 	secretsMu.Lock()
 	n := len(secrets)
 	secretsMu.Unlock()
-	return fmt.Sprintf("SECRET SCAN: %d secrets recorded, %d log files (%d kB) scanned, %d found",
-		n, scannedLogs.Load(), scannedBytes.Load()>>10, secretsLeaked.Load())
+	return fmt.Sprintf("SECRET SCAN: %d secrets recorded, %d log files (%d kB) and %d audit logs scanned, %d found",
+		n, scannedLogs.Load(), scannedBytes.Load()>>10, scannedAudits.Load(), secretsLeaked.Load())
+}
+
+// noteActivation remembers the admin token of an activation answered through Do, with
+// which scanAudit reads the audit log when the test ends.
+func (s *Server) noteActivation(method, path string, status int, body []byte) {
+	if method != http.MethodPost || path != "/api/v1/activate" || status != http.StatusCreated {
+		return
+	}
+	var out struct{ Token string }
+	if json.Unmarshal(body, &out) == nil && out.Token != "" {
+		s.admin.Store(out.Token)
+	}
+}
+
+// scanAudit reads the server's whole audit log with the last activation's token (when
+// the test activated the server through Do, and the token and the server still work)
+// and fails t if it holds a secret.
+func (s *Server) scanAudit(t testing.TB) {
+	token, _ := s.admin.Load().(string)
+	if exited, _ := s.Exited(); token == "" || exited {
+		return
+	}
+	req, err := http.NewRequest(http.MethodGet, s.URL+"/api/v1/audit?limit=10000", nil)
+	if err != nil {
+		return
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return // revoked, deactivated, or a dependency down: nothing to read
+	}
+	scannedAudits.Add(1)
+	if hits := FindSecrets(data); len(hits) > 0 {
+		secretsLeaked.Add(int64(len(hits)))
+		t.Errorf("harness: SECRET LEAK: the audit log of %s holds %d secret(s) the tests minted or sent: %s", s.URL, len(hits), strings.Join(hits, ", "))
+	}
 }
