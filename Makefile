@@ -5,6 +5,8 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 BIN       := bin/gatehouse
 TEST_FLAGS ?= -count=1 -timeout 30m
+# h/drills: the drills, the load test and the secret scan append their figures here.
+export GATEHOUSE_FIGURES := $(CURDIR)/.test-figures
 
 .DEFAULT_GOAL := help
 .PHONY: help build run test test-deps test-unit test-integration bench lint validate-schema fuzz
@@ -20,7 +22,8 @@ run: build ## serve on 127.0.0.1:8080 with an embedded, in-memory (ephemeral) st
 
 test: test-deps ## every test: unit, schema validation, end-to-end (gets PostgreSQL first)
 	@out=$$($(GO) test -count=1 -run '^TestSchemaMutants$$' -v ./schema 2>&1); st=$$?; echo "$$out" | grep -E '^(MUTANTS|SURVIVED|FAIL|ok)'; exit $$st
-	$(GO) test -race $(TEST_FLAGS) $(PKGS)
+	@rm -f .test-figures
+	$(GO) test -race $(TEST_FLAGS) $(PKGS) ; st=$$?; cat .test-figures 2>/dev/null; exit $$st
 
 test-deps: ## install what the tests need (PostgreSQL, MinIO, nginx), or say exactly what is missing
 	@./scripts/test-deps.sh

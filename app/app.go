@@ -188,7 +188,7 @@ func (a *App) openEngine(ctx context.Context) error {
 			fmt.Fprint(cfg.Stderr, ephemeralBanner)
 		}
 		a.log.Warn("EPHEMERAL: embedded SpiceDB on an in-memory datastore; all data is lost on exit", "ephemeral", true)
-		a.base, err = relations.NewEmbedded(ctx, relations.EmbeddedConfig{DatastoreEngine: "memory"})
+		a.base, err = relations.NewEmbedded(ctx, relations.EmbeddedConfig{DatastoreEngine: "memory", GCWindow: cfg.MemoryGCWindow})
 	}
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/credentials"
 	"github.com/gatehouse-dev/gatehouse/ingress"
 	"github.com/gatehouse-dev/gatehouse/login"
+	"github.com/gatehouse-dev/gatehouse/relations"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -54,6 +55,10 @@ type Config struct {
 	SecretKey       string // secret-key: base64 of 32 bytes sealing bucket secrets
 	AWSPrincipalARN string // aws-principal-arn: Gatehouse's AWS principal, in trust policies
 
+	// h/drills: how long the in-memory datastore keeps a revision's snapshot (its heap
+	// bound; relations.DefaultMemoryGCWindow says what it bounds and what it costs).
+	MemoryGCWindow time.Duration // memory-gc-window
+
 	// Set by the program, not by flags.
 
 	// Version is what /version reports.
@@ -84,6 +89,8 @@ func DefaultConfig() Config {
 		Version:           "dev",
 
 		IngressCacheTTL: ingress.DefaultCacheTTL, // C3, h/ingress
+
+		MemoryGCWindow: relations.DefaultMemoryGCWindow, // h/drills
 	}
 }
 
@@ -157,6 +164,9 @@ func (c *Config) validateBackends() error {
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return fieldErr("database-url", "must be a postgres:// URL")
+	}
+	if c.MemoryGCWindow < time.Second { // h/drills
+		return fieldErr("memory-gc-window", "must be at least 1s")
 	}
 	return nil
 }

@@ -44,6 +44,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		// Bucket configs (D1): a database needs a secret key; keys and ARNs are checked.
 		"secret-key":        func(c *Config) { c.DatabaseURL = "postgres://db/x" },
 		"aws-principal-arn": func(c *Config) { c.AWSPrincipalARN = "arn:aws:iam::1:role/x" },
+		"memory-gc-window":  func(c *Config) { c.MemoryGCWindow = time.Millisecond }, // h/drills
 	} {
 		t.Run(field, func(t *testing.T) {
 			cfg := DefaultConfig()
@@ -107,6 +108,7 @@ func TestEveryFlagMapsOntoConfig(t *testing.T) {
 		{"token-max-admin-ttl", "2h", func(c Config) any { return c.Tokens.MaxAdminTTL }, 2 * time.Hour},
 		{"secret-key", "Z2F0ZWhvdXNlLXRlc3Qtc2VjcmV0LWtleS0zMmJ5dGU=", func(c Config) any { return c.SecretKey }, "Z2F0ZWhvdXNlLXRlc3Qtc2VjcmV0LWtleS0zMmJ5dGU="},
 		{"aws-principal-arn", "arn:aws:iam::123456789012:role/gh", func(c Config) any { return c.AWSPrincipalARN }, "arn:aws:iam::123456789012:role/gh"},
+		{"memory-gc-window", "30s", func(c Config) any { return c.MemoryGCWindow }, 30 * time.Second}, // h/drills
 	}
 	for _, tc := range cases {
 		t.Run(tc.flag, func(t *testing.T) {

@@ -41,6 +41,8 @@ func (c *Config) BindFlags(fs *pflag.FlagSet) {
 	// Bucket configs (app/config_data.go).
 	fs.StringVar(&c.SecretKey, "secret-key", c.SecretKey, "base64 of 32 random bytes (openssl rand -base64 32) sealing bucket config secrets at rest (AES-256-GCM); required with --database-url, generated per process in memory")
 	fs.StringVar(&c.AWSPrincipalARN, "aws-principal-arn", c.AWSPrincipalARN, "Gatehouse's own AWS principal (arn:aws:iam::<account>:role/<name>), named in the trust policy of aws_role bucket configs")
+	// h/drills
+	fs.DurationVar(&c.MemoryGCWindow, "memory-gc-window", c.MemoryGCWindow, "in-memory default only: how long the snapshot of an old revision is kept (bounds the heap under writes; see relations.DefaultMemoryGCWindow)")
 }
 
 // EnvName is the environment variable of a setting: http-addr -> GATEHOUSE_HTTP_ADDR.

@@ -52,11 +52,23 @@ func NewEmbedded(ctx context.Context, cfg EmbeddedConfig) (Engine, error) {
 		return nil, fmt.Errorf("%w: opening the %s datastore: %w", ErrUnavailable, engineName, err)
 	}
 	seen := newTracker(ds, engineName == datastorecfg.MemoryEngine)
-	e, err := startServer(ctx, dsCfg, ds, seen)
+	var srvOpts []server.ConfigOption
+	if engineName == datastorecfg.MemoryEngine {
+		srvOpts = memoryCacheOptions()
+	}
+	e, err := startServer(ctx, dsCfg, ds, seen, srvOpts...)
 	if err != nil {
 		return nil, errors.Join(err, ds.Close())
 	}
 	e.closers = append(e.closers, ds.Close)
+	if engineName == datastorecfg.MemoryEngine {
+		revs, stop, err := startMemoryGC(ds, cfg.gcWindow())
+		if err != nil {
+			return nil, errors.Join(err, e.Close())
+		}
+		e.memRevs = revs
+		e.closers = append([]func() error{stop}, e.closers...)
+	}
 	if err := e.followChanges(ctx, ds); err != nil {
 		return nil, errors.Join(err, e.Close())
 	}
@@ -89,13 +101,13 @@ func migrate(ctx context.Context, engineName, uri string) error {
 
 // startServer runs an in-process SpiceDB on ds, reachable only through the returned
 // engine's connection, and waits until it answers. The engine's closers stop it.
-func startServer(ctx context.Context, dsCfg *datastorecfg.Config, ds datastore.Datastore, seen *tracker) (*spiceEngine, error) {
+func startServer(ctx context.Context, dsCfg *datastorecfg.Config, ds datastore.Datastore, seen *tracker, opts ...server.ConfigOption) (*spiceEngine, error) {
 	keyBytes := make([]byte, 32)
 	if _, err := rand.Read(keyBytes); err != nil {
 		return nil, fmt.Errorf("generating the embedded SpiceDB key: %w", err)
 	}
 	key := hex.EncodeToString(keyBytes)
-	srvCfg := server.NewConfigWithOptionsAndDefaults(
+	srvCfg := server.NewConfigWithOptionsAndDefaults(append([]server.ConfigOption{
 		server.WithGRPCServer(util.GRPCServerConfig{Network: util.BufferedNetwork, Enabled: true}),
 		server.WithPresharedSecureKey(key),
 		server.WithHTTPGateway(util.HTTPServerConfig{HTTPEnabled: false}),
@@ -106,7 +118,7 @@ func startServer(ctx context.Context, dsCfg *datastorecfg.Config, ds datastore.D
 		server.WithMaximumUpdatesPerWrite(defaultMaxUpdates),
 		server.WithDatastoreConfig(*dsCfg),
 		server.WithDatastore(ds),
-	)
+	}, opts...)...)
 	rs, err := srvCfg.Complete(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: starting embedded SpiceDB: %w", ErrUnavailable, err)

@@ -14,6 +14,9 @@ import (
 func (e *spiceEngine) Export(ctx context.Context, fn func(Relationship) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if e.memRevs != nil {
+		defer e.memRevs.hold()() // every page reads the snapshot of the start (memgc.go)
+	}
 	// Pin the export to one revision: read the head token first.
 	schemaResp, err := e.schema.ReadSchema(ctx, &v1.ReadSchemaRequest{})
 	var cons *v1.Consistency

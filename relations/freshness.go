@@ -43,6 +43,9 @@ type revState struct {
 	// pending are revisions seen that token does not cover (concurrent PostgreSQL
 	// transactions are not ordered); while any is left, requests ask for the newest data.
 	pending []datastore.Revision
+	// owner is the tracker of a local datastore (memory), which decodes tokens for
+	// covers; nil otherwise.
+	owner *tracker
 }
 
 // fresh reports whether token may stand for "now", up to the watch's latency.
@@ -89,7 +92,11 @@ type tracker struct {
 
 func newTracker(ds datastore.Datastore, local bool) *tracker {
 	t := &tracker{ds: ds, local: local}
-	t.state.Store(&revState{complete: local})
+	st := &revState{complete: local}
+	if local {
+		st.owner = t
+	}
+	t.state.Store(st)
 	return t
 }
 
@@ -141,7 +148,7 @@ func (t *tracker) advanceLocked(cur *revState, token *v1.ZedToken, rev datastore
 	if cur.rev != nil && (rev.Equal(cur.rev) || cur.rev.GreaterThan(rev)) {
 		return
 	}
-	next := &revState{token: token, rev: rev, complete: cur.complete}
+	next := &revState{token: token, rev: rev, complete: cur.complete, owner: cur.owner}
 	for _, p := range cur.pending {
 		if !rev.GreaterThan(p) && !rev.Equal(p) {
 			next.pending = append(next.pending, p)
@@ -178,7 +185,7 @@ func (t *tracker) setComplete(ctx context.Context, complete bool, head datastore
 		return nil
 	}
 	// head covers everything before it, including anything pending.
-	next := &revState{token: cur.token, rev: cur.rev, complete: true}
+	next := &revState{token: cur.token, rev: cur.rev, complete: true, owner: cur.owner}
 	if token != nil && (cur.rev == nil || !cur.rev.GreaterThan(head)) {
 		next.token, next.rev = token, head
 	}

@@ -26,6 +26,9 @@ type spiceEngine struct {
 	seen *tracker
 	// watch follows a shared datastore's changes (embedded on SQL only); nil otherwise.
 	watch *watcher
+	// memRevs is the memory datastore's revision list, pruned to its GC window
+	// (memgc.go); nil for other datastores.
+	memRevs *memRevisions
 
 	// cache answers repeated checks between changes; nil disables it.
 	cache *checkCache
@@ -62,7 +65,7 @@ func (e *spiceEngine) consistency(c Consistency) *v1.Consistency {
 
 // consistencyAt is consistency under the view st.
 func consistencyAt(c Consistency, st *revState) *v1.Consistency {
-	if c == (Consistency{}) {
+	if c == (Consistency{}) || (c.AtLeastAsFresh != "" && st.covers(c.AtLeastAsFresh)) {
 		return st.consistency()
 	}
 	return consistencyProto(c)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/authzed/grpcutil"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 
 	datastorecfg "github.com/authzed/spicedb/pkg/cmd/datastore"
@@ -36,10 +37,17 @@ type EmbeddedConfig struct {
 	DatastoreEngine string
 	// DatastoreURI is the connection string of a postgres or cockroachdb datastore.
 	DatastoreURI string
+	// GCWindow is how long the memory datastore keeps the snapshot of a revision
+	// (0: DefaultMemoryGCWindow; at least 1s); see DefaultMemoryGCWindow for what it
+	// bounds. Only the memory datastore uses it: SQL datastores keep SpiceDB's own.
+	GCWindow time.Duration
 }
 
 // Validate checks the configuration (after defaults).
 func (c EmbeddedConfig) Validate() error {
+	if c.GCWindow != 0 && c.GCWindow < minMemoryGCWindow {
+		return fmt.Errorf("%w: the memory datastore's GC window must be at least %s, not %s", ErrInvalid, minMemoryGCWindow, c.GCWindow)
+	}
 	switch c.engine() {
 	case datastorecfg.MemoryEngine:
 		return nil
@@ -53,12 +61,24 @@ func (c EmbeddedConfig) Validate() error {
 	}
 }
 
+// gcWindow is the memory datastore's GC window after defaults.
+func (c EmbeddedConfig) gcWindow() time.Duration {
+	if c.GCWindow == 0 {
+		return DefaultMemoryGCWindow
+	}
+	return c.GCWindow
+}
+
 func (c EmbeddedConfig) engine() string {
 	if c.DatastoreEngine == "" {
 		return datastorecfg.MemoryEngine
 	}
 	return c.DatastoreEngine
 }
+
+// remoteMaxBackoff is the longest wait between two attempts to reconnect to a remote
+// SpiceDB.
+const remoteMaxBackoff = 2 * time.Second
 
 // RemoteReadyTimeout bounds NewRemote's wait for SpiceDB when its ctx has no deadline.
 const RemoteReadyTimeout = 60 * time.Second
@@ -94,7 +114,13 @@ func dialRemote(cfg RemoteConfig) (*spiceEngine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	var opts []grpc.DialOption
+	// Reconnect at least every remoteMaxBackoff while SpiceDB is away (gRPC's default
+	// backoff grows to two minutes), so that service returns within seconds of SpiceDB
+	// whatever the length of the outage (issue 10.6).
+	opts := []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+		Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: remoteMaxBackoff},
+		MinConnectTimeout: 5 * time.Second,
+	})}
 	if cfg.Insecure {
 		opts = append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if cfg.Token != "" {

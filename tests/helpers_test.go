@@ -6,24 +6,16 @@ import (
 	"encoding/base32"
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"hash/crc32"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/gatehouse-dev/gatehouse/tests/harness"
 )
@@ -211,99 +203,20 @@ func wellFormedUnknownToken() string {
 	return "gth_" + body + enc.EncodeToString(sum[:])
 }
 
-// spiceProc is a SpiceDB server started by these tests (the harness's StartSpiceDB does
-// not expose its process, and the fail-closed case must stop it mid-test).
+// spiceProc is a SpiceDB server on PostgreSQL that a test stops mid-way (fail closed).
 type spiceProc struct {
 	endpoint, key string
-	cmd           *exec.Cmd
-	done          chan struct{}
+	stop          func()
 }
 
-func (p *spiceProc) stop() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-// startSpiceDBOnPostgres migrates the database and runs `spicedb serve` on it, like
-// harness.StartSpiceDB, but returns a handle that can stop it.
+// startSpiceDBOnPostgres migrates the database and runs `spicedb serve` on it
+// (harness.StartSpiceDBServer, which stops it when the test ends).
+// E2E_SPICEDB_EXTRA_ARGS (space-separated) adds flags, e.g.
+// "--datastore-revision-quantization-interval=0s" to rule out stale snapshots.
 func startSpiceDBOnPostgres(t *testing.T, pgURL string) *spiceProc {
 	t.Helper()
-	bin := harness.SpiceDBBinary(t)
-	logPath := filepath.Join(t.TempDir(), "spicedb.log")
-	logf, err := os.Create(logPath)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		logf.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			if len(b) > 4000 {
-				b = b[len(b)-4000:]
-			}
-			t.Logf("spicedb log tail:\n%s", b)
-		}
-	})
-	common := []string{"--skip-release-check", "--log-format=console", "--log-level=warn"}
-	ds := []string{"--datastore-engine", "postgres", "--datastore-conn-uri", pgURL}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	mig := exec.CommandContext(ctx, bin, append(append([]string{"datastore", "migrate", "head"}, ds...), common...)...)
-	mig.Stdout, mig.Stderr = logf, logf
-	require.NoError(t, mig.Run(), "spicedb migrate")
-
-	p := &spiceProc{key: fmt.Sprintf("key-%d", time.Now().UnixNano()), done: make(chan struct{})}
-	p.endpoint = "127.0.0.1:" + strconv.Itoa(harness.FreePort(t))
-	args := []string{"serve", "--grpc-preshared-key", p.key, "--grpc-addr", p.endpoint,
-		"--grpc-shutdown-grace-period", "1s", "--http-enabled=false", "--metrics-enabled=false",
-		"--dispatch-cluster-enabled=false", "--telemetry-endpoint="}
-	args = append(append(args, ds...), common...)
-	// E2E_SPICEDB_EXTRA_ARGS (space-separated) adds flags, e.g.
-	// "--datastore-revision-quantization-interval=0s" to rule out stale snapshots.
-	args = append(args, strings.Fields(os.Getenv("E2E_SPICEDB_EXTRA_ARGS"))...)
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Stdout, p.cmd.Stderr = logf, logf
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	require.NoError(t, p.cmd.Start())
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(p.stop)
-
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", p.endpoint, time.Second)
-		if err == nil {
-			c.Close()
-			break
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("spicedb exited during startup")
-		case <-time.After(20 * time.Millisecond):
-		}
-		require.True(t, time.Now().Before(deadline), "spicedb port never opened")
-	}
-	conn, err := grpc.NewClient(p.endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	defer conn.Close()
-	hc := healthpb.NewHealthClient(conn)
-	for {
-		cctx, ccancel := context.WithTimeout(context.Background(), time.Second)
-		resp, err := hc.Check(cctx, &healthpb.HealthCheckRequest{})
-		ccancel()
-		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
-			return p
-		}
-		require.True(t, time.Now().Before(deadline), "spicedb not serving: %v", err)
-		time.Sleep(50 * time.Millisecond)
-	}
+	sp := harness.StartSpiceDBServer(t, pgURL, strings.Fields(os.Getenv("E2E_SPICEDB_EXTRA_ARGS"))...)
+	return &spiceProc{endpoint: sp.Endpoint, key: sp.Key, stop: sp.Stop}
 }
 
 // runCLI runs the gatehouse binary with GATEHOUSE_TOKEN set and returns its output and exit code.

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -115,6 +116,7 @@ type Server struct {
 	exitErr  error
 	stopOnce sync.Once
 	client   *http.Client
+	admin    atomic.Value // string: the token of the last activation seen by Do (secrets.go)
 }
 
 // TestSecretKey is the --secret-key of every test server (base64 of 32 bytes): tests
@@ -185,7 +187,9 @@ func StartGatehouseWith(t testing.TB, opts StartOptions) *Server {
 		lastErr = s.waitReady(opts.ReadyPath, opts.ReadyTimeout)
 		if lastErr == nil {
 			t.Cleanup(func() {
+				s.scanAudit(t) // the secret scan (secrets.go)
 				s.Stop()
+				scanFile(t, s.LogPath)
 				if t.Failed() {
 					t.Logf("harness: last 50 lines of the Gatehouse log %s:\n%s", s.LogPath, logTail(s.LogPath, 50))
 				}
@@ -280,8 +284,10 @@ func (s *Server) Do(t testing.TB, method, path, token string, body any) (status 
 	case nil:
 	case []byte:
 		r = bytes.NewReader(b)
+		HarvestSecrets(b)
 	case string:
 		r = strings.NewReader(b)
+		HarvestSecrets([]byte(b))
 	case io.Reader:
 		r = b
 	default:
@@ -290,6 +296,7 @@ func (s *Server) Do(t testing.TB, method, path, token string, body any) (status 
 			t.Fatalf("harness: %s %s: marshal body: %v", method, path, err)
 		}
 		r = bytes.NewReader(data)
+		HarvestSecrets(data)
 	}
 	u := path
 	if !strings.HasPrefix(path, "http://") && !strings.HasPrefix(path, "https://") {
@@ -315,6 +322,8 @@ func (s *Server) Do(t testing.TB, method, path, token string, body any) (status 
 	if err != nil {
 		t.Fatalf("harness: %s %s: read body: %v", method, path, err)
 	}
+	HarvestSecrets(respBody)
+	s.noteActivation(method, path, resp.StatusCode, respBody)
 	return resp.StatusCode, respBody
 }
 

@@ -29,7 +29,8 @@ type pgCluster struct {
 	baseURL string // URL of the "postgres" maintenance database
 	logPath string
 	cmd     *exec.Cmd
-	done    chan struct{} // closed when the postmaster exits
+	done    chan struct{}              // closed when the postmaster exits
+	restart func() (*pgCluster, error) // runs the postmaster again on the same data and port
 }
 
 var (
@@ -231,7 +232,8 @@ func pgEnv(dir string) []string {
 	return append(env, "LANG=C", "LC_ALL=C", "HOME="+dir, "TZ=UTC")
 }
 
-func startCluster(binDir string) (*pgCluster, error) {
+// startCluster runs initdb and a postmaster; settings are added as -c name=value.
+func startCluster(binDir string, settings ...string) (*pgCluster, error) {
 	cred, uid, gid, err := pgCredential()
 	if err != nil {
 		return nil, err
@@ -273,7 +275,7 @@ func startCluster(binDir string) (*pgCluster, error) {
 	logPath := filepath.Join(dir, "postgres.log")
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		c, err := runPostmaster(binDir, dir, dataDir, sockDir, logPath, cred)
+		c, err := runPostmaster(binDir, dir, dataDir, sockDir, logPath, cred, 0, settings...)
 		if err == nil {
 			ok = true
 			return c, nil
@@ -286,12 +288,15 @@ func startCluster(binDir string) (*pgCluster, error) {
 	return nil, lastErr
 }
 
-func runPostmaster(binDir, dir, dataDir, sockDir, logPath string, cred *syscall.Credential) (*pgCluster, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
+// runPostmaster starts postgres on dataDir, on port (0: a free one).
+func runPostmaster(binDir, dir, dataDir, sockDir, logPath string, cred *syscall.Credential, port int, settings ...string) (*pgCluster, error) {
+	var err error
+	if port == 0 {
+		if port, err = freePort(); err != nil {
+			return nil, err
+		}
 	}
-	logf, err := os.Create(logPath)
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -303,6 +308,9 @@ func runPostmaster(binDir, dir, dataDir, sockDir, logPath string, cred *syscall.
 		"-c", "track_commit_timestamp=on", // SpiceDB's Watch API needs it
 		"-c", "max_connections=500", "-c", "shared_buffers=32MB",
 		"-c", "logging_collector=off")
+	for _, kv := range settings {
+		cmd.Args = append(cmd.Args, "-c", kv) // later settings win
+	}
 	cmd.Dir = dir
 	cmd.Env = pgEnv(dir)
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -318,6 +326,9 @@ func runPostmaster(binDir, dir, dataDir, sockDir, logPath string, cred *syscall.
 	}
 	c := &pgCluster{
 		dir: dir, port: port, logPath: logPath, cmd: cmd, done: make(chan struct{}),
+		restart: func() (*pgCluster, error) {
+			return runPostmaster(binDir, dir, dataDir, sockDir, logPath, cred, port, settings...)
+		},
 		baseURL: fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port),
 	}
 	go func() { _ = cmd.Wait(); close(c.done) }()

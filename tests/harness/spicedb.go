@@ -116,6 +116,30 @@ func buildSpiceDB() (string, error) {
 // test ends; if the test failed, the last 50 lines of its log are printed.
 func StartSpiceDB(t testing.TB, datastoreURL string, extraArgs ...string) (endpoint, presharedKey string) {
 	t.Helper()
+	s := StartSpiceDBServer(t, datastoreURL, extraArgs...)
+	return s.Endpoint, s.Key
+}
+
+// SpiceDB is a running SpiceDB server (StartSpiceDBServer). The failure drills kill it
+// and start it again on the same endpoint, key and datastore.
+type SpiceDB struct {
+	Endpoint string // 127.0.0.1:<port>, plaintext gRPC
+	Key      string // preshared key
+	LogPath  string
+
+	bin  string
+	args []string // of `spicedb serve`, the endpoint included
+	logf *os.File
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has exited
+}
+
+// StartSpiceDBServer is StartSpiceDB returning the server, which can be stopped, killed
+// and restarted; it is stopped when the test ends.
+func StartSpiceDBServer(t testing.TB, datastoreURL string, extraArgs ...string) *SpiceDB {
+	t.Helper()
 	bin := SpiceDBBinary(t)
 	logDir := t.TempDir()
 	logPath := filepath.Join(logDir, "spicedb.log")
@@ -125,6 +149,7 @@ func StartSpiceDB(t testing.TB, datastoreURL string, extraArgs ...string) (endpo
 	}
 	t.Cleanup(func() {
 		logf.Close()
+		scanFile(t, logPath) // the secret scan (secrets.go)
 		if t.Failed() {
 			t.Logf("harness: last 50 lines of the SpiceDB log %s:\n%s", logPath, logTail(logPath, 50))
 		}
@@ -134,20 +159,10 @@ func StartSpiceDB(t testing.TB, datastoreURL string, extraArgs ...string) (endpo
 	datastore := []string{"--datastore-engine", "memory"}
 	if datastoreURL != "" {
 		datastore = []string{"--datastore-engine", "postgres", "--datastore-conn-uri", datastoreURL}
-		start := time.Now()
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		args := append([]string{"datastore", "migrate", "head"}, datastore...)
-		mig := exec.CommandContext(ctx, bin, append(args, common...)...)
-		mig.Stdout, mig.Stderr = logf, logf
-		err := mig.Run()
-		cancel()
-		if err != nil {
-			t.Fatalf("harness: spicedb datastore migrate head: %v\n%s", err, logTail(logPath, 50))
-		}
-		t.Logf("harness: spicedb migrate head took %s", time.Since(start).Round(time.Millisecond))
+		migrateSpiceDB(t, bin, logf, append(datastore, common...))
 	}
 
-	presharedKey = randomHex(16)
+	s := &SpiceDB{Key: randomHex(16), LogPath: logPath, bin: bin, logf: logf}
 	start := time.Now()
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
@@ -155,50 +170,95 @@ func StartSpiceDB(t testing.TB, datastoreURL string, extraArgs ...string) (endpo
 		if err != nil {
 			t.Fatalf("harness: %v", err)
 		}
-		endpoint = "127.0.0.1:" + strconv.Itoa(port)
-		args := []string{"serve",
-			"--grpc-preshared-key", presharedKey,
-			"--grpc-addr", endpoint,
+		s.Endpoint = "127.0.0.1:" + strconv.Itoa(port)
+		s.args = []string{"serve",
+			"--grpc-preshared-key", s.Key,
+			"--grpc-addr", s.Endpoint,
 			"--grpc-shutdown-grace-period", "2s",
 			"--http-enabled=false",
 			"--metrics-enabled=false",
 			"--dispatch-cluster-enabled=false",
 			"--telemetry-endpoint=",
 		}
-		args = append(args, datastore...)
-		args = append(args, common...)
-		args = append(args, extraArgs...)
-		fmt.Fprintf(logf, "=== harness: starting spicedb on %s (attempt %d)\n", endpoint, attempt+1)
-		cmd := exec.Command(bin, args...)
-		cmd.Stdout, cmd.Stderr = logf, logf
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("harness: start spicedb: %v", err)
+		s.args = append(s.args, datastore...)
+		s.args = append(s.args, common...)
+		s.args = append(s.args, extraArgs...)
+		fmt.Fprintf(logf, "=== harness: starting spicedb on %s (attempt %d)\n", s.Endpoint, attempt+1)
+		if lastErr = s.start(); lastErr == nil {
+			t.Cleanup(s.Stop)
+			t.Logf("harness: spicedb serving on %s after %s", s.Endpoint, time.Since(start).Round(time.Millisecond))
+			return s
 		}
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		stop := func() {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				_ = cmd.Process.Kill()
-				<-done
-			}
-		}
-		lastErr = waitSpiceDB(endpoint, done, 60*time.Second)
-		if lastErr == nil {
-			t.Cleanup(stop)
-			t.Logf("harness: spicedb serving on %s after %s", endpoint, time.Since(start).Round(time.Millisecond))
-			return endpoint, presharedKey
-		}
-		stop()
+		s.Stop()
 		if !isBindError(logTail(logPath, 20)) {
 			break
 		}
 	}
 	t.Fatalf("harness: spicedb did not become ready: %v\nlast 50 log lines:\n%s", lastErr, logTail(logPath, 50))
-	return "", ""
+	return nil
+}
+
+// migrateSpiceDB runs `spicedb datastore migrate head` with args, logging to logf.
+func migrateSpiceDB(t testing.TB, bin string, logf *os.File, args []string) {
+	t.Helper()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	mig := exec.CommandContext(ctx, bin, append([]string{"datastore", "migrate", "head"}, args...)...)
+	mig.Stdout, mig.Stderr = logf, logf
+	if err := mig.Run(); err != nil {
+		t.Fatalf("harness: spicedb datastore migrate head: %v\n%s", err, logTail(logf.Name(), 50))
+	}
+	t.Logf("harness: spicedb migrate head took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// start runs `spicedb serve` with s.args and waits until it serves (60s).
+func (s *SpiceDB) start() error {
+	cmd := exec.Command(s.bin, s.args...)
+	cmd.Stdout, cmd.Stderr = s.logf, s.logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start spicedb: %w", err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	s.mu.Lock()
+	s.cmd, s.done = cmd, done
+	s.mu.Unlock()
+	return waitSpiceDB(s.Endpoint, done, 60*time.Second)
+}
+
+// Stop sends SIGTERM and waits for the process to exit (SIGKILL after 10s). Safe when
+// it has already exited.
+func (s *SpiceDB) Stop() { s.signal(syscall.SIGTERM) }
+
+// Kill sends SIGKILL and waits for the process to exit.
+func (s *SpiceDB) Kill() { s.signal(syscall.SIGKILL) }
+
+func (s *SpiceDB) signal(sig syscall.Signal) {
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(sig)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+// Restart starts the server again, after Stop or Kill, on the same endpoint, key and
+// datastore, and waits until it serves.
+func (s *SpiceDB) Restart(t testing.TB) {
+	t.Helper()
+	fmt.Fprintf(s.logf, "=== harness: restarting spicedb on %s\n", s.Endpoint)
+	if err := s.start(); err != nil {
+		t.Fatalf("harness: spicedb restart: %v\nlast 50 log lines:\n%s", err, logTail(s.LogPath, 50))
+	}
 }
 
 // waitSpiceDB polls the gRPC health service until it reports SERVING.
