@@ -20,7 +20,7 @@ build: ## build bin/gatehouse
 run: build ## serve on 127.0.0.1:8080 with an embedded, in-memory (ephemeral) store
 	./$(BIN) serve
 
-test: test-deps ## every test: unit, schema validation, end-to-end (gets PostgreSQL first)
+test: test-deps ## every test: unit, schema validation, end-to-end, drills (gets PostgreSQL, MinIO and nginx first)
 	@out=$$($(GO) test -count=1 -run '^TestSchemaMutants$$' -v ./schema 2>&1); st=$$?; echo "$$out" | grep -E '^(MUTANTS|SURVIVED|FAIL|ok)'; exit $$st
 	@rm -f .test-figures
 	$(GO) test -race $(TEST_FLAGS) $(PKGS) ; st=$$?; cat .test-figures 2>/dev/null; exit $$st
@@ -34,7 +34,7 @@ test-unit: ## unit and schema tests only (no PostgreSQL, no binaries)
 test-integration: test-deps ## end-to-end tests against the real binary, SpiceDB and PostgreSQL
 	$(GO) test $(TEST_FLAGS) ./tests/...
 
-bench: ## load benchmark, not part of test (cold/hot HTTP vs gRPC, 100k/1M on memory and PostgreSQL, revocation); BENCH_FLAGS="-sizes 100k" shortens it
+bench: ## load benchmark, not part of test (cold/hot HTTP vs gRPC, 100k/1M on memory and PostgreSQL, revocation, ingress, vending); BENCH_FLAGS="-sizes 100k" shortens it
 	$(GO) build -o bin/bench ./bench
 	./bin/bench $(BENCH_FLAGS)
 
