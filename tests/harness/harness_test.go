@@ -210,7 +210,7 @@ func TestStartGatehouseWithFakeServer(t *testing.T) {
 	}
 	// The harness's own secret key (every test server seals bucket secrets with it), and
 	// what the test passed; nothing from the test process's environment.
-	env := slices.DeleteFunc(slices.Clone(echo.Env), func(e string) bool { return e == "GATEHOUSE_SECRET_KEY="+TestSecretKey })
+	env := slices.DeleteFunc(slices.Clone(echo.Env), func(e string) bool { return e == "GATEHOUSE_SECRET_KEY="+harness.TestSecretKey })
 	if strings.Join(env, ",") != "GATEHOUSE_PASSED=yes" {
 		t.Fatalf("server saw GATEHOUSE env %v", echo.Env)
 	}
