@@ -44,7 +44,7 @@ const DefaultMemoryGCWindow = 2 * time.Second
 
 // memoryCacheOptions bounds SpiceDB's caches for the memory datastore, whose reads
 // are in this process anyway: the schema definition cache (keyed by revision, so a
-// write makes new entries; 32 MiB by default) holds at most 4 MiB, and the dispatch
+// write makes new entries; 32 MiB by default) holds at most 3 MiB, and the dispatch
 // cache (30% of the machine's memory by default, keyed by revision too, so every write
 // turns its entries into garbage) at most 3 MiB. It stays on: it is what makes a
 // check's shared subproblems (an org's gate, the platform's admins) cheap, and a
