@@ -1,0 +1,99 @@
+package tests
+
+// Attacks on the data routes (repos, roles, pipelines, bucket configs) through the real
+// binary, as an outsider, a member of another org, a scoped token, a pipeline token, the
+// raw relationships route and bad input would try them. Each case names the rules it
+// holds (O1, O2, R1-R5, PL1-PL4, B1-B5, T3, A1, D3).
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse-dev/gatehouse/client"
+)
+
+func TestAttackData(t *testing.T) {
+	e := startActivatedOn(t, authzBackends[0]) // memory: the rules are the store's and SpiceDB's
+	p, ops := rolesFixture(t, e)
+	e.json(t, "PUT", "/api/v1/orgs/beta/members/eve@example.com", e.admin, map[string]string{"role": "admin"}, 200, nil)
+	p["eve"] = mintFor(t, e, "user:eve@example.com")
+	e.json(t, "POST", "/api/v1/orgs/acme/pipelines", p["bob"], pipeReq("etl", "acme/clean", "acme/raw"), 201, nil)
+	t.Run("O1_R3_B2_PL1_other_org_sees_nothing", func(t *testing.T) { attackOtherOrg(t, e, p) })
+	t.Run("O1_R4_PL4_A1_raw_writes_cannot_move_or_adopt", func(t *testing.T) { attackRawWrites(t, e, p, ops) })
+	t.Run("T3_scoped_token_stays_in_its_grants", func(t *testing.T) { attackScoped(t, e, p) })
+	t.Run("PL3_PL4_pipeline_token_acts_for_nobody_else", func(t *testing.T) { attackPipelineToken(t, e, p) })
+	t.Run("PL3_R5_deleted_creator_revives_nothing", func(t *testing.T) { attackDeletedCreator(t, e) })
+	t.Run("R5_recreated_repo_starts_from_nothing", func(t *testing.T) { attackRecreate(t, e, p) })
+	t.Run("D3_bad_input_names_the_field_nothing_applied", func(t *testing.T) { attackBadInput(t, e, p) })
+}
+
+// Everything of acme answers eve (admin of beta only) 404, as an absent thing would.
+func attackOtherOrg(t *testing.T, e *env, p cast) {
+	eve := p["eve"]
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/api/v1/repos/acme/raw"}, {"GET", "/api/v1/repos/acme/ghost"}, {"DELETE", "/api/v1/repos/acme/raw"},
+		{"GET", "/api/v1/repos/acme/raw/roles"}, {"GET", "/api/v1/repos/acme/raw/roles/user:eve@example.com"},
+		{"GET", "/api/v1/orgs/acme/repos"}, {"GET", "/api/v1/orgs/acme/buckets"}, {"GET", "/api/v1/orgs/acme/buckets/main"},
+		{"DELETE", "/api/v1/orgs/acme/buckets/main"}, {"GET", "/api/v1/orgs/acme/buckets/main/iam-policy"},
+		{"DELETE", "/api/v1/pipelines/acme/etl"}, {"DELETE", "/api/v1/pipelines/acme/ghost"},
+	} {
+		e.fail(t, c.method, c.path, eve, nil, 404, "", "-")
+	}
+	e.fail(t, "PUT", "/api/v1/repos/acme/raw/roles/user:eve@example.com", eve, map[string]string{"role": "owner"}, 404, "", "-")
+	e.fail(t, "PUT", "/api/v1/repos/acme/ghost/roles/user:eve@example.com", eve, map[string]string{"role": "owner"}, 404, "", "-")
+	e.fail(t, "POST", "/api/v1/orgs/acme/repos", eve, map[string]string{"name": "mine"}, 404, "", "-")
+	e.fail(t, "PATCH", "/api/v1/orgs/acme/buckets/main", eve, map[string]any{"nickname": "stolen"}, 404, "", "-")
+	e.fail(t, "POST", "/api/v1/orgs/acme/pipelines", eve, pipeReq("x", "acme/clean", "acme/raw"), 404, "", "-")
+	e.fail(t, "PUT", "/api/v1/pipelines/acme/etl", eve, map[string]any{"inputs": []string{"acme/raw"}, "output": "acme/clean"}, 404, "", "-")
+	e.fail(t, "POST", "/api/v1/pipelines/acme/etl/token", eve, map[string]string{"ttl": "1h"}, 404, "", "-")
+
+	// A repo of beta on acme's config, a pipeline of beta writing acme's repo or reading it.
+	e.fail(t, "POST", "/api/v1/orgs/beta/repos", eve, map[string]string{"name": "y", "bucket": "acme/main"}, 400, "", "bucket")
+	e.json(t, "POST", "/api/v1/orgs/beta/repos", eve, map[string]string{"name": "mine"}, 201, nil)
+	e.fail(t, "POST", "/api/v1/orgs/beta/pipelines", eve, pipeReq("w", "acme/clean", "beta/mine"), 400, "", "output")
+	// Existence stays private: an existing and an absent repo of acme answer alike.
+	a := e.fail(t, "POST", "/api/v1/orgs/beta/pipelines", eve, pipeReq("r", "beta/mine", "acme/raw"), 403, "permission_denied", "-")
+	b := e.fail(t, "POST", "/api/v1/orgs/beta/pipelines", eve, pipeReq("r", "beta/mine", "acme/ghost"), 403, "permission_denied", "-")
+	require.Equal(t, []any{map[string]any{"repo": "acme/raw", "permission": "read"}}, a.Error.Details["missing"])
+	require.Equal(t, []any{map[string]any{"repo": "acme/ghost", "permission": "read"}}, b.Error.Details["missing"])
+	e.json(t, "DELETE", "/api/v1/repos/beta/mine", eve, nil, 200, nil)
+	require.Contains(t, e.read(t, "resource=repo:acme/raw"), "repo:acme/raw#org@org:acme", "nothing of acme changed")
+}
+
+// The raw relationships route (platform admins only) cannot do what the data routes
+// forbid: adopt another org's repo, pipeline or config, invent a repo with no stored
+// location, move a repo's data, wire a pipeline. Others cannot use it at all.
+func attackRawWrites(t *testing.T, e *env, p cast, ops string) {
+	refused := []string{
+		"repo:acme/raw#org@org:beta",            // O1: adopt acme's repo into beta
+		"bucket:acme/main#org@org:beta",         // O1, B2: steal acme's config
+		"pipeline:acme/etl#org@org:beta",        // O1: move acme's pipeline
+		"repo:acme/raw#bucket@bucket:beta/main", // R4: another org's config
+		"repo:acme/raw#input_of@pipeline:lab/p", // PL1
+		"pipeline:acme/etl#creator@user:dan@example.com",
+		"user:dan@example.com#agent@pipeline:acme/etl", // PL3
+	}
+	for _, rel := range refused {
+		status, data := e.do(t, "POST", "/api/v1/relationships", e.admin, map[string]any{"updates": touch(rel)})
+		require.Contains(t, []int{400, 403, 409}, status, "%s: %s", rel, data)
+		status, data = importNDJSON(t, e, "repo:acme/raw#reader@user:dan@example.com", rel)
+		require.Contains(t, []int{400, 403, 409}, status, "import %s: %s", rel, data)
+	}
+	require.NotContains(t, e.read(t, "resource=repo:acme/raw"), "repo:acme/raw#reader@user:dan@example.com", "nothing of a refused import")
+	require.False(t, e.check(t, p["eve"], "repo:acme/raw", "read", "", ""))
+
+	// Nobody but a platform admin writes or reads raw relationships: not an org admin
+	// (ops), not a repo owner (ann on lab/in), not the admin's own narrowly scoped token.
+	var narrow minted
+	e.json(t, "POST", "/api/v1/tokens", e.admin, client.MintRequest{Grants: []client.Grant{{Functions: []string{"read"}, Resources: []string{"repo"}, Orgs: []string{"acme"}}}}, 201, &narrow)
+	for _, tok := range []string{ops, p["ann"], narrow.Token} {
+		e.fail(t, "POST", "/api/v1/relationships", tok, map[string]any{"updates": remove("repo:lab/in#owner@user:ann@example.com")}, 403, "", "-")
+		e.fail(t, "GET", "/api/v1/relationships?resource=repo:lab/in", tok, nil, 403, "", "-")
+		status, _ := e.raw(t, "POST", "/api/v1/relationships/import", tok, "application/x-ndjson", strings.NewReader(`{"relationship":"repo:lab/in#owner@user:dan@example.com"}`+"\n"))
+		require.Equal(t, 403, status)
+	}
+	require.Contains(t, e.read(t, "resource=repo:lab/in"), "repo:lab/in#owner@user:ann@example.com")
+	require.NotContains(t, e.read(t, "resource=repo:lab/in"), "repo:lab/in#owner@user:dan@example.com")
+}
