@@ -70,6 +70,8 @@ func attackRawWrites(t *testing.T, e *env, p cast, ops string) {
 		"repo:acme/raw#org@org:beta",            // O1: adopt acme's repo into beta
 		"bucket:acme/main#org@org:beta",         // O1, B2: steal acme's config
 		"pipeline:acme/etl#org@org:beta",        // O1: move acme's pipeline
+		"org:acme#repos_open_to@org:beta",       // O2: open acme's repos to beta's members
+		"org:acme#admin@team:beta/t#member",     // O4: beta's admins would name acme's admins
 		"repo:acme/raw#bucket@bucket:beta/main", // R4: another org's config
 		"repo:acme/raw#input_of@pipeline:lab/p", // PL1
 		"pipeline:acme/etl#creator@user:dan@example.com",
