@@ -1,0 +1,106 @@
+package tests
+
+// Secrets (B5) and fail closed (D3) on the data routes, attacked over HTTP and the CLI.
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse-dev/gatehouse/client"
+	"github.com/gatehouse-dev/gatehouse/tests/harness"
+)
+
+const attackSecret = "ATTACK-s3cr3t-never-shown-42"
+
+// TestAttackB5SecretsNeverShown: a bucket config's secret access key and external id
+// appear in no answer (create, get, list, patch, refusals), no audit event, no CLI
+// output and no log line, and a refused change leaves the stored config as it was.
+func TestAttackB5SecretsNeverShown(t *testing.T) {
+	e := startActivatedOn(t, authzBackends[0])
+	e.json(t, "POST", "/api/v1/orgs", e.admin, map[string]string{"name": "acme"}, 201, nil)
+	hm := client.BucketRequest{Nickname: "hm", URI: "s3://attack-hm", ExtraConfig: client.BucketExtraConfig{EndpointURL: "http://127.0.0.1:9000", Region: "us-east-1"},
+		Auth: client.BucketAuth{Type: "hmac", AccessKeyID: "AKIAATTACK", SecretAccessKey: attackSecret}}
+	ar := client.BucketRequest{Nickname: "ar", URI: "s3://attack-ar",
+		Auth: client.BucketAuth{Type: "aws_role", RoleARN: "arn:aws:iam::123456789012:role/data", ExternalID: attackSecret + "-ext"}}
+	var seen []string
+	keep := func(data []byte) { seen = append(seen, string(data)) }
+	keep(e.json(t, "POST", "/api/v1/orgs/acme/buckets", e.admin, hm, 201, nil))
+	keep(e.json(t, "POST", "/api/v1/orgs/acme/buckets", e.admin, ar, 201, nil))
+	// Refusals that carry a secret: a second config of the name, a bad URI, an
+	// overlapping location, a bad auth, unknown fields.
+	for _, req := range []client.BucketRequest{hm, {Nickname: "x", URI: "s3://attack hm", Auth: hm.Auth}, {Nickname: "y", URI: "s3://attack-hm/sub", Auth: hm.Auth},
+		{Nickname: "z", URI: "s3://attack-z", Auth: client.BucketAuth{Type: "hmac", SecretAccessKey: attackSecret}},
+		{Nickname: "w", URI: "s3://attack-w", Auth: client.BucketAuth{Type: "self_managed", SecretAccessKey: attackSecret}}} {
+		status, data := e.do(t, "POST", "/api/v1/orgs/acme/buckets", e.admin, req)
+		require.GreaterOrEqual(t, status, 400, "%s", data)
+		keep(data)
+	}
+	status, data := e.do(t, "POST", "/api/v1/orgs/acme/buckets", e.admin, map[string]any{"nickname": "v", "uri": "s3://attack-v", "auth": map[string]string{"type": "hmac", "access_key_id": "A", "secret_access_key": attackSecret, "secret": attackSecret}})
+	require.Equal(t, 400, status, "%s", data)
+	keep(data)
+	newURI := "s3://attack-moved"
+	status, data = e.do(t, "PATCH", "/api/v1/orgs/acme/buckets/hm", e.admin, client.BucketPatch{URI: &newURI, Auth: &client.BucketAuth{Type: "hmac", SecretAccessKey: attackSecret + "2"}})
+	require.Equal(t, 400, status, "%s", data)
+	keep(data)
+	keep(e.json(t, "PATCH", "/api/v1/orgs/acme/buckets/hm", e.admin, client.BucketPatch{Auth: &client.BucketAuth{Type: "hmac", AccessKeyID: "AKIA2", SecretAccessKey: attackSecret + "3"}}, 200, nil))
+	for _, path := range []string{"/api/v1/orgs/acme/buckets", "/api/v1/orgs/acme/buckets/hm", "/api/v1/orgs/acme/buckets/ar", "/api/v1/orgs/acme/buckets/ar/iam-policy", "/api/v1/audit", "/api/v1/relationships/export"} {
+		_, data := e.do(t, "GET", path, e.admin, nil)
+		keep(data)
+	}
+	for _, args := range [][]string{{"bucket", "list", "acme"}, {"bucket", "get", "acme/hm"}, {"bucket", "get", "acme/ar", "-o", "json"}} {
+		out, errOut, _ := gh(t, e.s, e.admin, "", args...)
+		keep([]byte(out + errOut))
+	}
+	e.s.Stop()
+	keep([]byte(e.s.Log()))
+	all := strings.Join(seen, "\n")
+	require.Contains(t, all, `"AKIA2"`, "the reads answered")
+	require.Contains(t, all, "AKIA2", "the CLI answered")
+	require.Contains(t, all, "bucket.update", "the audit answered")
+	for i, s := range seen {
+		require.NotContains(t, s, attackSecret[:20], "B5: answer %d shows a secret: %s", i, clipped(s))
+	}
+}
+
+func clipped(s string) string {
+	if len(s) > 2000 {
+		return s[:2000] + "..."
+	}
+	return s
+}
+
+// TestAttackD3DataRoutesFailClosedWithSpiceDBDown: with SpiceDB gone, creating a repo,
+// setting a role, creating a pipeline or a bucket config and deleting a repo answer 503,
+// never 2xx, and nothing of them is stored.
+func TestAttackD3DataRoutesFailClosedWithSpiceDBDown(t *testing.T) {
+	pg := harness.StartPostgres(t)
+	sp := startSpiceDBOnPostgres(t, pg)
+	e := &env{backend: "spicedb-postgres", s: harness.StartGatehouse(t, "--database-url", harness.NewDatabase(t, pg),
+		"--spicedb-endpoint", sp.endpoint, "--spicedb-token", sp.key, "--spicedb-insecure")}
+	var act struct{ Token string }
+	e.json(t, "POST", "/api/v1/activate", "", map[string]string{"initial_admin": "robot:admin"}, 201, &act)
+	e.admin = act.Token
+	e.json(t, "POST", "/api/v1/orgs", e.admin, map[string]string{"name": "acme"}, 201, nil)
+	e.json(t, "POST", "/api/v1/orgs/acme/buckets", e.admin, client.BucketRequest{Nickname: "main", URI: "s3://fc-main", Auth: client.BucketAuth{Type: "self_managed"}}, 201, nil)
+	makeRepo(t, e, "acme/raw", e.admin)
+	makeRepo(t, e, "acme/clean", e.admin)
+	sp.stop()
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", "/api/v1/orgs/acme/repos", map[string]string{"name": "new"}},
+		{"PUT", "/api/v1/repos/acme/raw/roles/user:dan@example.com", map[string]string{"role": "owner"}},
+		{"POST", "/api/v1/orgs/acme/pipelines", pipeReq("p", "acme/clean", "acme/raw")},
+		{"POST", "/api/v1/orgs/acme/buckets", client.BucketRequest{Nickname: "b2", URI: "s3://fc-b2", Auth: client.BucketAuth{Type: "self_managed"}}},
+		{"DELETE", "/api/v1/repos/acme/raw", nil},
+		{"DELETE", "/api/v1/orgs/acme/buckets/main", nil},
+		{"GET", "/api/v1/orgs/acme/repos", nil},
+	} {
+		status, data := e.do(t, c.method, c.path, e.admin, c.body)
+		requireErr(t, c.method+" "+c.path, status, data, 503, "", "-")
+		require.False(t, strings.Contains(string(data), "fc-"), "no location in a failure: %s", data)
+	}
+}
