@@ -22,9 +22,22 @@ type AuditLog interface {
 }
 
 const (
-	ctxAuditTarget = "gatehouse.audit.target"
-	ctxAuditOrg    = "gatehouse.audit.org"
+	ctxAuditTarget  = "gatehouse.audit.target"
+	ctxAuditOrg     = "gatehouse.audit.org"
+	ctxAuditDetails = "gatehouse.audit.details"
 )
+
+// auditDetail adds a detail to the audit event of the request (what was asked, what was
+// given); never a secret.
+func auditDetail(c *gin.Context, key, value string) {
+	m, _ := c.Get(ctxAuditDetails)
+	details, _ := m.(map[string]string)
+	if details == nil {
+		details = map[string]string{}
+		c.Set(ctxAuditDetails, details)
+	}
+	details[key] = value
+}
 
 // auditTarget names what a handler acted on (a typed name or a token id, never a
 // secret) and its org, for the audit event of the request.
@@ -72,6 +85,13 @@ func (s *server) audited(action string) gin.HandlerFunc {
 			Outcome: outcome(status), Details: map[string]string{"status": strconv.Itoa(status), "method": c.Request.Method}}
 		if id, ok := c.Writer.Header()["X-Request-Id"]; ok && len(id) > 0 {
 			e.Details["request_id"] = id[0]
+		}
+		if m, ok := c.Get(ctxAuditDetails); ok {
+			for k, v := range m.(map[string]string) {
+				if _, taken := e.Details[k]; !taken {
+					e.Details[k] = v
+				}
+			}
 		}
 		if err := s.Audit.AppendAudit(context.WithoutCancel(c.Request.Context()), e); err != nil {
 			logger(c).Error("audit append failed", "action", action, "err", err)

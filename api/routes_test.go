@@ -51,6 +51,7 @@ func TestSecretRoutesAreMarked(t *testing.T) {
 	for _, want := range []string{
 		"POST /api/v1/activate", "POST /api/v1/robots", "POST /api/v1/tokens", "POST /api/v1/orgs/:org/api-keys",
 		"GET /api/v1/auth/callback", "POST /api/v1/auth/device/token", "POST /api/v1/auth/exchange", "POST /api/v1/auth/refresh",
+		"POST /api/v1/repos/:org/:repo/credentials", // B6: temporary keys
 	} {
 		require.True(t, secret[want], "%s carries a secret", want)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/buckets"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/ingress"
+	"github.com/gatehouse-dev/gatehouse/credentials"
 	"github.com/gatehouse-dev/gatehouse/orgs"
 	"github.com/gatehouse-dev/gatehouse/pipelines"
 	"github.com/gatehouse-dev/gatehouse/platform"
@@ -49,6 +50,8 @@ type Deps struct {
 	// Ingress (C3, h/ingress): the route table of GET /api/iam/v1/auth; nil denies
 	// every request (403 no_route).
 	Ingress *ingress.Table
+	// Vendor vends temporary bucket credentials (B6, h/vend).
+	Vendor *credentials.Vendor
 	// Bucket configs and repos (api/buckets.go, api/repos.go); nil: their routes answer 503.
 	Buckets *buckets.Service
 	Repos   *repos.Service
@@ -255,6 +258,7 @@ func (s *server) routeTable() []route {
 	routes = append(routes, s.bucketRoutes()...)
 	routes = append(routes, s.repoRoutes()...)
 	routes = append(routes, s.pipelineRoutes()...) // repo roles, pipelines (contract D2)
+	routes = append(routes, s.credentialRoutes()...) // credential vending (B6, h/vend)
 	return routes
 }
 

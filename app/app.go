@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/bootstrap"
 	"github.com/gatehouse-dev/gatehouse/buckets"
+	"github.com/gatehouse-dev/gatehouse/credentials"
 	"github.com/gatehouse-dev/gatehouse/guard"
 	"github.com/gatehouse-dev/gatehouse/ingress"
 	"github.com/gatehouse-dev/gatehouse/login"
@@ -53,6 +54,7 @@ type App struct {
 	platform *platform.Service
 	orgs     *orgs.Service
 	login    *login.Service // nil without OIDC issuers
+	vendor   *credentials.Vendor
 	handler  http.Handler
 	ingress  *ingress.Table // C3, h/ingress; nil: every ingress request is denied
 
@@ -112,6 +114,9 @@ func (a *App) build(ctx context.Context) error {
 	if err := a.buildData(); err != nil {
 		return err
 	}
+	if err := a.buildVendor(ctx); err != nil { // credential vending (h/vend)
+		return err
+	}
 	deps := a.apiDeps()
 	deps.Ingress = a.ingress // C3, h/ingress
 	a.handler = api.New(deps, api.Options{
@@ -136,6 +141,7 @@ func (a *App) apiDeps() api.Deps {
 	// Repo roles and pipelines (contract D2), deciding with the API's Authorizer.
 	deps.Roles = roles.New(a.engine)
 	deps.Pipelines = pipelines.New(a.engine, a.store, a.tokens, deps.Authz)
+	deps.Vendor = a.vendor // credential vending (h/vend)
 	return deps
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/ingress"
+	"github.com/gatehouse-dev/gatehouse/credentials"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
@@ -45,6 +46,10 @@ type Config struct {
 	// Ingress auth (C3, h/ingress).
 	IngressRoutes   string        // ingress-routes: route table file; empty: ingress.Default()
 	IngressCacheTTL time.Duration // ingress-cache-ttl: how long an ingress decision is cached; 0: not cached
+	// Credential vending (B6, h/vend; app/vend.go).
+	Credentials    credentials.Config // credential-default-duration, credential-min-duration, credential-max-duration
+	AWSSTS         bool               // aws-sts: assume aws_role roles with the AWS SDK's default config
+	AWSSTSEndpoint string             // aws-sts-endpoint
 	// Bucket configs (B5, B7; app/config_data.go).
 	SecretKey       string // secret-key: base64 of 32 bytes sealing bucket secrets
 	AWSPrincipalARN string // aws-principal-arn: Gatehouse's AWS principal, in trust policies
@@ -68,6 +73,7 @@ func DefaultConfig() Config {
 		BodyLimit:       1 << 20,
 		LogLevel:        "info",
 		Tokens:          tokens.DefaultConfig(),
+		Credentials:     credentials.DefaultConfig(), // 1h, within 15m..12h (B6)
 
 		ServiceDomain: "gatehouse.local",
 		TokenCacheTTL: 5 * time.Second,
@@ -104,6 +110,10 @@ func (c *Config) Validate() error {
 		if err := check(); err != nil {
 			return err
 		}
+	}
+	// Credential vending (h/vend).
+	if err := c.validateVending(); err != nil {
+		return err
 	}
 	return nil
 }

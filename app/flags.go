@@ -37,6 +37,7 @@ func (c *Config) BindFlags(fs *pflag.FlagSet) {
 	// Ingress auth (C3, h/ingress).
 	fs.StringVar(&c.IngressRoutes, "ingress-routes", c.IngressRoutes, "YAML route table of GET /api/iam/v1/auth (match, resource, permission); a bad table stops the start naming its line; empty: the built-in table (GET/HEAD /repos/{org}/{repo}/** read, PUT write; everything else 403)")
 	fs.DurationVar(&c.IngressCacheTTL, "ingress-cache-ttl", c.IngressCacheTTL, "how long an ingress decision is cached (at most 1s; 0: not cached); a relationship change or revoked token takes effect before that")
+	c.bindVendFlags(fs) // credential vending (h/vend)
 	// Bucket configs (app/config_data.go).
 	fs.StringVar(&c.SecretKey, "secret-key", c.SecretKey, "base64 of 32 random bytes (openssl rand -base64 32) sealing bucket config secrets at rest (AES-256-GCM); required with --database-url, generated per process in memory")
 	fs.StringVar(&c.AWSPrincipalARN, "aws-principal-arn", c.AWSPrincipalARN, "Gatehouse's own AWS principal (arn:aws:iam::<account>:role/<name>), named in the trust policy of aws_role bucket configs")

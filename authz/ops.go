@@ -117,6 +117,8 @@ var rules = map[Op]rule{
 	// Ingress (C3, h/ingress): the question itself is decided by Ingress.
 	OpIngress: {need: needNothing},
 
+	// Credential vending (B6, h/vend): any valid token; VendCredentials decides.
+	OpRepoCredentials: {need: needNothing},
 	// Bucket configs and repos (authz/data.go).
 	OpBucketRead:   {function: tokens.FuncRead, resource: schema.TypeBucket, need: needOrgRead},
 	OpBucketManage: {function: tokens.FuncManage, resource: schema.TypeBucket, need: needOrgManage},

@@ -23,6 +23,9 @@
 //	                         and ingress_p99_us, on memory with the ingress cache's settings.
 //	revocation_ms            p99 of token revocations and relationship deletes on one
 //	                         replica until the other refuses (two app.New on one PostgreSQL).
+//	vend_ms_p50, _p99        credential vending through HTTP (checks, store, policy) with a
+//	                         recording STS double; _self_managed and _minio_sts variants
+//	                         (bench/vend.go).
 //
 // Progress goes to stderr. Every answer is compared with a model of the data; any wrong
 // answer fails the run.
@@ -80,7 +83,7 @@ func parseFlags() (config, error) {
 	flag.IntVar(&cfg.batch, "batch", 5000, "relationships per bulk-import message")
 	flag.Uint64Var(&cfg.seed, "seed", 1, "seed of the data and the checks")
 	flag.StringVar(&cfg.databaseURL, "database-url", "", "PostgreSQL URL whose cluster gets the bench's databases (default: a throwaway cluster from tests/harness)")
-	flag.StringVar(&cfg.parts, "run", "compare,sizes,revocation,ingress", "parts to run: compare, sizes, revocation, ingress")
+	flag.StringVar(&cfg.parts, "run", "compare,sizes,revocation,ingress,vend", "parts to run: compare, sizes, revocation, ingress, vend")
 	var memoryMax string
 	flag.StringVar(&memoryMax, "memory-max", "100k", "largest size run on the memory datastore (SpiceDB's memdb at 1m: ~6 GB RSS, ~170 s to load, checks past 60 s on 2 cores)")
 	flag.Parse()
@@ -204,6 +207,12 @@ func runAll(ctx context.Context, cfg config, pg *postgres) error {
 	if cfg.runs("ingress") { // C3, h/ingress
 		if err := ingressBench(ctx, cfg); err != nil {
 			return fmt.Errorf("ingress: %w", err)
+		}
+	}
+	// Credential vending (B6, h/vend; bench/vend.go).
+	if cfg.runs("vend") {
+		if err := vendBench(ctx); err != nil {
+			return fmt.Errorf("vend: %w", err)
 		}
 	}
 	if cfg.runs("revocation") && cfg.revocations > 0 {

@@ -141,6 +141,8 @@ func registerClientCmds(root *cobra.Command) {
 	registerTokensCmd(root, f)
 	registerRelationshipCmd(root, f)
 	registerPermissionCmd(root, f)
+	// Credential vending (B6, h/vend).
+	root.AddCommand(newCredsCmd(f))
 	// Repos and bucket configs (cli_repos.go, cli_buckets.go).
 	registerRepoCmd(root, f)
 	registerBucketCmd(root, f)

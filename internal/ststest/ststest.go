@@ -2,6 +2,7 @@
 // roles (the aws_role path of credential vending), where no real AWS account is at hand.
 // It records every AssumeRole input (role ARN, external ID, session name, duration,
 // policy) and answers with fresh random temporary credentials, or with a set error.
+// It serves the same over HTTP (STS's query protocol) for a Gatehouse process to call.
 // It stands in for AWS STS only; the code under test stays real.
 package ststest
 
@@ -21,8 +22,9 @@ import (
 // credentials that expire after the requested duration (1h when none).
 type Recorder struct {
 	mu    sync.Mutex
-	calls []sts.AssumeRoleInput
-	err   error
+	calls   []sts.AssumeRoleInput
+	signers []string // access keys that signed HTTP calls (http.go)
+	err     error
 }
 
 // New returns an empty Recorder.
