@@ -73,13 +73,10 @@ var decisions = []struct {
 	{op: OpTokenRevoke, allowed: but("scoped-read", "checker")},
 	// A2: the schema is readable with read on schema.
 	{op: OpSchemaRead, allowed: but("token-manager")},
-<<<<<<< HEAD
 	// C3: any valid token may ask the ingress route; Ingress decides the question.
 	{op: OpIngress, allowed: everyone()},
-=======
 	// B6: any token reaches the handler; VendCredentials decides (vend_test.go).
 	{op: OpRepoCredentials, allowed: everyone()},
->>>>>>> h/vend
 	// B1-B4: bucket configs are read by members and managed by admins (B2); repos are
 	// created by members in either mode (O2, org#create_repo) with write on repo granted;
 	// repo read and delete are decided on the repo itself (Route, DecideObject), past the grant.
