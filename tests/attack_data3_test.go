@@ -104,3 +104,51 @@ func TestAttackD3DataRoutesFailClosedWithSpiceDBDown(t *testing.T) {
 		require.False(t, strings.Contains(string(data), "fc-"), "no location in a failure: %s", data)
 	}
 }
+
+// TestAttackB6VendingStaysInItsLane: credentials only for what the caller can do now:
+// another org's repo (present or absent) is 404, a read-scoped token or a reader asking
+// write is refused, a pipeline gets write only on its output and nothing outside its
+// wiring, a pipeline whose creator was deleted gets nothing, and bad input names its
+// field (self_managed configs: the location only, no STS needed).
+func TestAttackB6VendingStaysInItsLane(t *testing.T) {
+	e := startActivatedOn(t, authzBackends[0])
+	p, _ := rolesFixture(t, e)
+	e.json(t, "PUT", "/api/v1/orgs/beta/members/eve@example.com", e.admin, map[string]string{"role": "admin"}, 200, nil)
+	eve := mintFor(t, e, "user:eve@example.com")
+	vend := func(token, repo, access string, want int) {
+		t.Helper()
+		status, data := e.do(t, "POST", "/api/v1/repos/"+repo+"/credentials", token, map[string]string{"access": access})
+		require.Equal(t, want, status, "%s %s: %s", repo, access, data)
+	}
+	vend(p["bob"], "acme/raw", "write", 200)
+	vend(eve, "acme/raw", "read", 404)
+	vend(eve, "acme/ghost", "read", 404)
+	vend(p["carl"], "lab/in", "read", 404) // lab is acl_only: carl has no grant
+	e.setRole(t, p["ann"], "lab/in", "user:carl@example.com", "reader", 200)
+	vend(p["carl"], "lab/in", "read", 200)
+	vend(p["carl"], "lab/in", "write", 403)
+	readOnly := scoped(t, e, p["bob"], []string{"read"}, []string{"repo"}, "acme").Token
+	vend(readOnly, "acme/raw", "read", 200)
+	vend(readOnly, "acme/raw", "write", 403)
+	vend(readOnly, "lab/in", "read", 403)
+
+	e.json(t, "POST", "/api/v1/orgs/acme/pipelines", p["bob"], pipeReq("v", "acme/clean", "acme/raw"), 201, nil)
+	pt := pipelineToken(t, e, p["bob"], "acme/v").Token
+	vend(pt, "acme/raw", "read", 200)
+	vend(pt, "acme/raw", "write", 403)
+	vend(pt, "acme/clean", "write", 200)
+	vend(pt, "lab/in", "read", 404)
+	e.json(t, "DELETE", "/api/v1/orgs/acme/members/bob@example.com", e.admin, nil, 200, nil)
+	vend(pt, "acme/raw", "read", 404) // PL3: its creator left acme
+
+	for _, c := range []struct {
+		body  any
+		field string
+	}{
+		{map[string]string{"access": "admin"}, "access"}, {map[string]string{"access": ""}, "access"},
+		{map[string]string{"access": "read", "duration": "100h"}, "duration"}, {map[string]string{"access": "read", "duration": "-1h"}, "duration"},
+		{map[string]string{"access": "read", "duration": "1s"}, "duration"}, {map[string]any{"access": "read", "policy": "*"}, "policy"},
+	} {
+		e.fail(t, "POST", "/api/v1/repos/lab/in/credentials", p["ann"], c.body, 400, "", c.field)
+	}
+}
