@@ -3,8 +3,10 @@ package tests
 // Secrets (B5) and fail closed (D3) on the data routes, attacked over HTTP and the CLI.
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -140,6 +142,25 @@ func TestAttackB6VendingStaysInItsLane(t *testing.T) {
 	vend(pt, "lab/in", "read", 404)
 	e.json(t, "DELETE", "/api/v1/orgs/acme/members/bob@example.com", e.admin, nil, 200, nil)
 	vend(pt, "acme/raw", "read", 404) // PL3: its creator left acme
+
+	// PL3: the creator's role lowered shows at the next vend.
+	e.json(t, "POST", "/api/v1/orgs/lab/pipelines", p["ann"], pipeReq("q", "lab/in2", "lab/in"), 201, nil)
+	qt := pipelineToken(t, e, p["ann"], "lab/q").Token
+	vend(qt, "lab/in2", "write", 200)
+	e.setRole(t, e.admin, "lab/in2", "user:ann@example.com", "reader", 200)
+	vend(qt, "lab/in2", "write", 404) // nor read: a pipeline reads its output only while it may write it
+	require.False(t, e.check(t, qt, "repo:lab/in2", "write", "", ""))
+	e.setRole(t, e.admin, "lab/in", "user:ann@example.com", "none", 200)
+	vend(qt, "lab/in", "read", 404)
+	// T4: a pipeline's token has a bounded lifetime.
+	status, data := e.do(t, "POST", "/api/v1/pipelines/lab/q/token", e.admin, map[string]string{"ttl": "100000h"})
+	if status == 201 {
+		var m minted
+		require.NoError(t, json.Unmarshal(data, &m))
+		require.Less(t, time.Until(m.ExpiresAt), 10000*time.Hour, "T4: capped")
+	} else {
+		requireErr(t, "long pipeline token", status, data, 400, "", "ttl")
+	}
 
 	for _, c := range []struct {
 		body  any
