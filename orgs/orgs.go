@@ -165,7 +165,7 @@ func (s *Service) SetRepoAccess(ctx context.Context, name, mode string) (store.O
 		return o, apperr.InvalidField("repo_access", "must be %q or %q", store.RepoAccessMembers, store.RepoAccessACLOnly)
 	}
 	// SpiceDB decides access, so it is written first; the row only reports the mode.
-	if _, err := s.rel.Write(ctx, []relations.Update{u}, nil); err != nil {
+	if _, err := s.writeWhile(ctx, orgAlive(name), []relations.Update{u}, func() error { return notFound("no org %q", name) }); err != nil {
 		return o, err
 	}
 	o.RepoAccess = mode
@@ -294,7 +294,8 @@ func (s *Service) SetMember(ctx context.Context, org, email, role string) (Membe
 		return Member{}, err
 	}
 	u := sub(relations.Object{Type: schema.TypeUser, ID: e}, "")
-	_, err = s.rel.Write(ctx, []relations.Update{touch(rel(orgObj(org), relation, u)), del(rel(orgObj(org), other, u))}, nil)
+	_, err = s.writeWhile(ctx, orgAlive(org), []relations.Update{touch(rel(orgObj(org), relation, u)), del(rel(orgObj(org), other, u))},
+		func() error { return notFound("no org %q", org) })
 	return Member{Subject: u.String(), Role: role}, err
 }
 
@@ -351,7 +352,8 @@ func (s *Service) CreateTeam(ctx context.Context, org, team string) error {
 	if _, err := s.Get(ctx, org); err != nil {
 		return err
 	}
-	_, err := s.rel.Write(ctx, []relations.Update{touch(rel(teamObj(org, team), schema.RelOrg, sub(orgObj(org), "")))}, nil)
+	_, err := s.writeWhile(ctx, orgAlive(org), []relations.Update{touch(rel(teamObj(org, team), schema.RelOrg, sub(orgObj(org), "")))},
+		func() error { return notFound("no org %q", org) })
 	return err
 }
 
@@ -426,7 +428,8 @@ func (s *Service) AddTeamMember(ctx context.Context, org, team, subject string) 
 	if err := s.teamExists(ctx, org, team); err != nil {
 		return "", err
 	}
-	_, err = s.rel.Write(ctx, []relations.Update{touch(rel(teamObj(org, team), schema.RelMember, m))}, nil)
+	_, err = s.writeWhile(ctx, teamAlive(org, team), []relations.Update{touch(rel(teamObj(org, team), schema.RelMember, m))},
+		func() error { return notFound("no team %q in org %q", team, org) })
 	return m.String(), err
 }
 

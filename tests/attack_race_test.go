@@ -93,3 +93,34 @@ func raceBackend(t *testing.T, backend string) (relations.Engine, store.Store) {
 	require.NoError(t, engine.WriteSchema(ctx, schema.Text))
 	return engine, st
 }
+
+// TestO3R5OrgDeleteMemberAddRace: a member, team, team member or API key added while
+// the org is deleted either lands before (and goes with the org) or is refused; never a
+// membership left behind that a new org of the same name would inherit.
+func TestO3R5OrgDeleteMemberAddRace(t *testing.T) {
+	ctx := context.Background()
+	engine, st := raceBackend(t, "memory")
+	rel := guard.New(engine, st)
+	og := orgs.New(rel, slowOrgDelete{st}, nil, "example.com")
+	outcomes := map[string]int{}
+	for i := range orgRaceRounds {
+		org := fmt.Sprintf("mrace%d", i)
+		_, err := og.Create(ctx, "robot:admin", org)
+		require.NoError(t, err)
+		require.NoError(t, og.CreateTeam(ctx, org, "t"))
+		errs := releaseTogether(
+			func() error { return og.Delete(ctx, org) },
+			func() error { _, err := og.SetMember(ctx, org, "bob@example.com", orgs.RoleMember); return err },
+			func() error { _, err := og.AddTeamMember(ctx, org, "t", "user:carl@example.com"); return err },
+			func() error { return og.CreateTeam(ctx, org, "u") },
+		)
+		outcomes[fmt.Sprintf("delete_ok=%t", errs[0] == nil)]++
+		require.NoError(t, errs[0], "round %d", i)
+		for _, f := range []relations.Filter{{ResourceType: "org", ResourceID: org}, {ResourceType: "team", ResourceID: org + "/t"}, {ResourceType: "team", ResourceID: org + "/u"}} {
+			left, err := engine.Read(ctx, f, relations.Consistency{Full: true})
+			require.NoError(t, err)
+			require.Empty(t, left, "round %d: left behind by a write racing the deletion %v", i, errs)
+		}
+	}
+	fmt.Printf("RACE org_delete_vs_member_add backend=memory rounds=%d outcomes=%v\n", orgRaceRounds, outcomes)
+}
