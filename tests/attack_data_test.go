@@ -27,6 +27,7 @@ func TestAttackData(t *testing.T) {
 	t.Run("PL3_R5_deleted_creator_revives_nothing", func(t *testing.T) { attackDeletedCreator(t, e) })
 	t.Run("R5_recreated_repo_starts_from_nothing", func(t *testing.T) { attackRecreate(t, e, p) })
 	t.Run("D3_bad_input_names_the_field_nothing_applied", func(t *testing.T) { attackBadInput(t, e, p) })
+	t.Run("O1_R3_B2_B6_CLI_other_org", func(t *testing.T) { attackCLI(t, e, p) })
 }
 
 // Everything of acme answers eve (admin of beta only) 404, as an absent thing would.
@@ -98,4 +99,26 @@ func attackRawWrites(t *testing.T, e *env, p cast, ops string) {
 	}
 	require.Contains(t, e.read(t, "resource=repo:lab/in"), "repo:lab/in#owner@user:ann@example.com")
 	require.NotContains(t, e.read(t, "resource=repo:lab/in"), "repo:lab/in#owner@user:dan@example.com")
+}
+
+// The same refusals through the CLI: a non-zero exit, a message, and nothing changed.
+func attackCLI(t *testing.T, e *env, p cast) {
+	eve := p["eve"]
+	for _, args := range [][]string{
+		{"repo", "get", "acme/raw"}, {"repo", "delete", "acme/raw"}, {"repo", "create", "acme/mine"},
+		{"auth", "set", "user:eve@example.com", "owner", "acme/raw"}, {"auth", "get", "acme/raw"},
+		{"bucket", "delete", "acme/main"}, {"bucket", "get", "acme/main"},
+		{"pipeline", "token", "acme/etl"}, {"pipeline", "delete", "acme/etl"},
+		{"creds", "acme/raw", "--access", "read"},
+	} {
+		out, errOut, code := gh(t, e.s, eve, "", args...)
+		require.NotZero(t, code, "%v: %s", args, out)
+		require.NotEmpty(t, errOut, "%v: a message", args)
+		require.NotContains(t, out+errOut, "acme-pipe-data", "%v: nothing of acme's location", args)
+	}
+	out, errOut, code := gh(t, e.s, p["bob"], "", "repo", "get", "acme/raw")
+	require.Zero(t, code, "%s %s", out, errOut)
+	require.Equal(t, "owner", e.role(t, e.admin, "acme/raw", "robot:admin"))
+	require.Equal(t, "none", e.role(t, e.admin, "acme/raw", "user:eve@example.com"))
+	e.json(t, "GET", "/api/v1/orgs/acme/buckets/main", e.admin, nil, 200, nil)
 }
