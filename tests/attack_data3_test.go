@@ -3,11 +3,14 @@ package tests
 // Secrets (B5) and fail closed (D3) on the data routes, attacked over HTTP and the CLI.
 
 import (
+	"context"
 	"encoding/json"
+	neturl "net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse-dev/gatehouse/client"
@@ -172,4 +175,49 @@ func TestAttackB6VendingStaysInItsLane(t *testing.T) {
 	} {
 		e.fail(t, "POST", "/api/v1/repos/lab/in/credentials", p["ann"], c.body, 400, "", c.field)
 	}
+}
+
+// TestAttackD3DataRoutesFailClosedWithDatabaseDown: with Gatehouse's tables gone (the
+// caller's token still cached), creating a repo, a pipeline or a bucket config and
+// deleting a repo answer 503, never 2xx or 500.
+func TestAttackD3DataRoutesFailClosedWithDatabaseDown(t *testing.T) {
+	pg := harness.StartPostgres(t)
+	tables := harness.NewDatabase(t, pg)
+	ep, key := harness.StartSpiceDB(t, harness.NewDatabase(t, pg))
+	e := &env{backend: "remote", s: harness.StartGatehouse(t, "--database-url", tables,
+		"--spicedb-endpoint", ep, "--spicedb-token", key, "--spicedb-insecure", "--token-cache-ttl", "1h")}
+	var act struct{ Token string }
+	e.json(t, "POST", "/api/v1/activate", "", map[string]string{"initial_admin": "robot:admin"}, 201, &act)
+	e.admin = act.Token
+	e.json(t, "POST", "/api/v1/orgs", e.admin, map[string]string{"name": "acme"}, 201, nil)
+	e.json(t, "POST", "/api/v1/orgs/acme/buckets", e.admin, client.BucketRequest{Nickname: "main", URI: "s3://dbd-main", Auth: client.BucketAuth{Type: "self_managed"}}, 201, nil)
+	makeRepo(t, e, "acme/raw", e.admin)
+	makeRepo(t, e, "acme/clean", e.admin)
+	dropDatabase(t, pg, tables)
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", "/api/v1/orgs/acme/repos", map[string]string{"name": "new"}},
+		{"POST", "/api/v1/orgs/acme/pipelines", pipeReq("p", "acme/clean", "acme/raw")},
+		{"POST", "/api/v1/orgs/acme/buckets", client.BucketRequest{Nickname: "b2", URI: "s3://dbd-b2", Auth: client.BucketAuth{Type: "self_managed"}}},
+		{"DELETE", "/api/v1/repos/acme/raw", nil},
+		{"DELETE", "/api/v1/orgs/acme/buckets/main", nil},
+		{"POST", "/api/v1/repos/acme/raw/credentials", map[string]string{"access": "read"}},
+	} {
+		status, data := e.do(t, c.method, c.path, e.admin, c.body)
+		requireErr(t, c.method+" "+c.path, status, data, 503, "", "-")
+	}
+}
+
+// dropDatabase drops the database at url (on the cluster pg), connections and all.
+func dropDatabase(t *testing.T, pg, url string) {
+	t.Helper()
+	u, err := neturl.Parse(url)
+	require.NoError(t, err)
+	conn, err := pgx.Connect(context.Background(), pg)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(context.Background(), "DROP DATABASE "+pgx.Identifier{strings.TrimPrefix(u.Path, "/")}.Sanitize()+" WITH (FORCE)")
+	require.NoError(t, err)
 }
