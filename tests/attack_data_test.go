@@ -88,10 +88,13 @@ func attackRawWrites(t *testing.T, e *env, p cast, ops string) {
 	require.False(t, e.check(t, p["eve"], "repo:acme/raw", "read", "", ""))
 
 	// Nobody but a platform admin writes or reads raw relationships: not an org admin
-	// (ops), not a repo owner (ann on lab/in), not the admin's own narrowly scoped token.
+	// (ops), not a repo owner (ann on lab/in), not the admin's own narrowly scoped tokens
+	// (T3).
 	var narrow minted
 	e.json(t, "POST", "/api/v1/tokens", e.admin, client.MintRequest{Grants: []client.Grant{{Functions: []string{"read"}, Resources: []string{"repo"}, Orgs: []string{"acme"}}}}, 201, &narrow)
-	for _, tok := range []string{ops, p["ann"], narrow.Token} {
+	var relAcme minted // relationship grants for one org only: the route spans every org, so none
+	e.json(t, "POST", "/api/v1/tokens", e.admin, client.MintRequest{Grants: []client.Grant{{Functions: []string{"read", "write"}, Resources: []string{"relationship"}, Orgs: []string{"lab"}}}}, 201, &relAcme)
+	for _, tok := range []string{ops, p["ann"], narrow.Token, relAcme.Token} {
 		e.fail(t, "POST", "/api/v1/relationships", tok, map[string]any{"updates": remove("repo:lab/in#owner@user:ann@example.com")}, 403, "", "-")
 		e.fail(t, "GET", "/api/v1/relationships?resource=repo:lab/in", tok, nil, 403, "", "-")
 		status, _ := e.raw(t, "POST", "/api/v1/relationships/import", tok, "application/x-ndjson", strings.NewReader(`{"relationship":"repo:lab/in#owner@user:dan@example.com"}`+"\n"))
