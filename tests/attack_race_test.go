@@ -18,6 +18,8 @@ import (
 	"github.com/gatehouse-dev/gatehouse/guard"
 	"github.com/gatehouse-dev/gatehouse/orgs"
 	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/repos"
+	"github.com/gatehouse-dev/gatehouse/roles"
 	"github.com/gatehouse-dev/gatehouse/schema"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tests/harness"
@@ -123,4 +125,43 @@ func TestO3R5OrgDeleteMemberAddRace(t *testing.T) {
 		}
 	}
 	fmt.Printf("RACE org_delete_vs_member_add backend=memory rounds=%d outcomes=%v\n", orgRaceRounds, outcomes)
+}
+
+// TestR5RepoDeleteRoleSetRace: a role set while its repo is deleted either lands before
+// (and goes with the repo) or is refused: never a grant left on a deleted repo, which a
+// repo created again under the name would inherit (R5, R2).
+func TestR5RepoDeleteRoleSetRace(t *testing.T) {
+	for _, backend := range []string{"memory", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			engine, st := raceBackend(t, backend)
+			a := newDataReplica(t, engine, st)
+			rel := guard.New(engine, st)
+			rs := roles.New(rel)
+			og := orgs.New(rel, st, nil, "example.com")
+			_, err := og.Create(ctx, "robot:admin", "acme")
+			require.NoError(t, err)
+			_, err = a.buckets.Create(ctx, "robot:admin", "acme", buckets.Input{Nickname: "main", URI: "s3://role-race-" + backend,
+				Auth: credentials.Auth{Type: credentials.AuthSelfManaged}, Default: true})
+			require.NoError(t, err)
+			owner := relations.Subject{Object: relations.Object{Type: "user", ID: "ann@example.com"}}
+			dan := relations.Subject{Object: relations.Object{Type: "user", ID: "dan@example.com"}}
+			outcomes := map[string]int{}
+			for i := range orgRaceRounds {
+				name := fmt.Sprintf("r%d", i)
+				_, _, err := a.repos.Create(ctx, owner, "acme", name, "")
+				require.NoError(t, err)
+				errs := releaseTogether(
+					func() error { return a.repos.Delete(ctx, "acme", name) },
+					func() error { _, err := rs.Set(ctx, repos.Object("acme", name), dan, "writer"); return err },
+				)
+				require.NoError(t, errs[0], "round %d", i)
+				outcomes[fmt.Sprintf("set_ok=%t", errs[1] == nil)]++
+				left, err := engine.Read(ctx, relations.Filter{ResourceType: "repo", ResourceID: "acme/" + name}, relations.Consistency{Full: true})
+				require.NoError(t, err)
+				require.Empty(t, left, "round %d: a grant outlived its repo %v", i, errs)
+			}
+			fmt.Printf("RACE repo_delete_vs_role_set backend=%s rounds=%d outcomes=%v\n", backend, orgRaceRounds, outcomes)
+		})
+	}
 }
