@@ -190,6 +190,22 @@ func attackBadInput(t *testing.T, e *env, p cast) {
 	e.json(t, "POST", "/api/v1/orgs/lab/buckets", e.admin, client.BucketRequest{Nickname: "ov", URI: "s3://lab-ov/a", Auth: client.BucketAuth{Type: "self_managed"}}, 201, nil)
 	e.fail(t, "POST", "/api/v1/orgs/beta/buckets", e.admin, client.BucketRequest{Nickname: "ov", URI: "s3://lab-ov/a/x", Auth: client.BucketAuth{Type: "self_managed"}}, 409, "location_overlap", "uri")
 	e.json(t, "POST", "/api/v1/orgs/beta/buckets", e.admin, client.BucketRequest{Nickname: "ov", URI: "s3://lab-ov/ab", Auth: client.BucketAuth{Type: "self_managed"}}, 201, nil)
+	e.fail(t, "POST", "/api/v1/orgs/lab/buckets", e.admin, map[string]any{"nickname": "uf", "uri": "s3://lab-uf", "auth": map[string]string{"type": "self_managed"}, "owner": "beta"}, 400, "", "owner")
+
+	// Pipelines (PL1): bad names, repeated, absent or self-fed repos, unknown fields.
+	for _, c := range []struct {
+		body  map[string]any
+		field string
+	}{
+		{pipeReq("a*", "lab/in2", "lab/in"), "name"}, {pipeReq("..", "lab/in2", "lab/in"), "name"},
+		{pipeReq("p1", "lab/in2", "lab/in", "lab/in"), "inputs[1]"}, {pipeReq("p1", "lab/in2", "lab/ghost"), "inputs[0]"},
+		{pipeReq("p1", "lab/in", "lab/in"), "output"}, {pipeReq("p1", "lab/in2", "lab/*"), "inputs[0]"},
+		{pipeReq("p1", "lab/in2"), "inputs"}, {pipeReq("p1", "", "lab/in"), "output"}, {pipeReq("p1", "lab/../acme/raw", "lab/in"), "output"},
+		{map[string]any{"name": "p1", "inputs": []string{"lab/in"}, "output": "lab/in2", "creator": "user:dan@example.com"}, "creator"},
+	} {
+		e.fail(t, "POST", "/api/v1/orgs/lab/pipelines", ann, c.body, 400, "", c.field)
+	}
+	require.Empty(t, e.read(t, "resource=repo&subject=pipeline:lab/p1"), "D3: nothing wired")
 	for i, nick := range []string{"a*", "..", "a/b", "ü", strings.Repeat("n", 100)} {
 		e.fail(t, "POST", "/api/v1/orgs/lab/buckets", e.admin, client.BucketRequest{Nickname: nick, URI: fmt.Sprintf("s3://lab-n%d", i), Auth: client.BucketAuth{Type: "self_managed"}}, 400, "", "nickname")
 	}
