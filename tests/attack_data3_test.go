@@ -126,6 +126,7 @@ func TestAttackB6VendingStaysInItsLane(t *testing.T) {
 		require.Equal(t, want, status, "%s %s: %s", repo, access, data)
 	}
 	vend(p["bob"], "acme/raw", "write", 200)
+	attackMoveByRelationship(t, e)
 	vend(eve, "acme/raw", "read", 404)
 	vend(eve, "acme/ghost", "read", 404)
 	vend(p["carl"], "lab/in", "read", 404) // lab is acl_only: carl has no grant
@@ -220,4 +221,18 @@ func dropDatabase(t *testing.T, pg, url string) {
 	defer conn.Close(context.Background())
 	_, err = conn.Exec(context.Background(), "DROP DATABASE "+pgx.Identifier{strings.TrimPrefix(u.Path, "/")}.Sanitize()+" WITH (FORCE)")
 	require.NoError(t, err)
+}
+
+// attackMoveByRelationship: replacing a repo's bucket link by a raw write (R4 keeps one,
+// of its own org) does not move its data: vending reads the stored repo (B6, R4).
+func attackMoveByRelationship(t *testing.T, e *env) {
+	var before, after client.CredentialsResponse
+	e.json(t, "POST", "/api/v1/repos/acme/raw/credentials", e.admin, map[string]string{"access": "read"}, 200, &before)
+	e.json(t, "POST", "/api/v1/orgs/acme/buckets", e.admin, client.BucketRequest{Nickname: "elsewhere", URI: "s3://attack-elsewhere", Auth: client.BucketAuth{Type: "self_managed"}}, 201, nil)
+	e.write(t, append(remove("repo:acme/raw#bucket@bucket:acme/main"), touch("repo:acme/raw#bucket@bucket:acme/elsewhere")...))
+	e.json(t, "POST", "/api/v1/repos/acme/raw/credentials", e.admin, map[string]string{"access": "read"}, 200, &after)
+	require.Equal(t, "acme-pipe-data", after.Bucket)
+	require.Equal(t, before.Prefix, after.Prefix, "R4: the data stays where the repo was created")
+	e.fail(t, "DELETE", "/api/v1/orgs/acme/buckets/main", e.admin, nil, 409, "bucket_in_use", "")
+	e.write(t, append(remove("repo:acme/raw#bucket@bucket:acme/elsewhere"), touch("repo:acme/raw#bucket@bucket:acme/main")...))
 }
