@@ -28,6 +28,7 @@ func TestAttackData(t *testing.T) {
 	t.Run("R5_recreated_repo_starts_from_nothing", func(t *testing.T) { attackRecreate(t, e, p) })
 	t.Run("D3_bad_input_names_the_field_nothing_applied", func(t *testing.T) { attackBadInput(t, e, p) })
 	t.Run("O1_R3_B2_B6_CLI_other_org", func(t *testing.T) { attackCLI(t, e, p) })
+	t.Run("O1_R5_deleted_org_created_again_starts_from_nothing", func(t *testing.T) { attackOrgRecreate(t, e) })
 }
 
 // Everything of acme answers eve (admin of beta only) 404, as an absent thing would.
@@ -124,4 +125,41 @@ func attackCLI(t *testing.T, e *env, p cast) {
 	require.Equal(t, "owner", e.role(t, e.admin, "acme/raw", "robot:admin"))
 	require.Equal(t, "none", e.role(t, e.admin, "acme/raw", "user:eve@example.com"))
 	e.json(t, "GET", "/api/v1/orgs/acme/buckets/main", e.admin, nil, 200, nil)
+}
+
+// An org with people, a team, an API key, a config, a repo and a pipeline is refused
+// deletion while repos and pipelines remain; deleted, and created again under its name,
+// it has nothing of the old one (O1, R5, PL3).
+func attackOrgRecreate(t *testing.T, e *env) {
+	e.json(t, "POST", "/api/v1/orgs", e.admin, map[string]string{"name": "gone"}, 201, nil)
+	e.json(t, "PUT", "/api/v1/orgs/gone/members/gil@example.com", e.admin, map[string]string{"role": "admin"}, 200, nil)
+	e.json(t, "PUT", "/api/v1/orgs/gone/teams/t", e.admin, nil, 200, nil)
+	e.json(t, "PUT", "/api/v1/orgs/gone/teams/t/members/user:hal@example.com", e.admin, nil, 200, nil)
+	var key minted
+	e.json(t, "POST", "/api/v1/orgs/gone/api-keys", e.admin, map[string]string{"name": "k", "role": "member"}, 201, &key)
+	e.json(t, "POST", "/api/v1/orgs/gone/buckets", e.admin, client.BucketRequest{Nickname: "main", URI: "s3://attack-gone", Auth: client.BucketAuth{Type: "self_managed"}}, 201, nil)
+	makeRepo(t, e, "gone/a", key.Token)
+	makeRepo(t, e, "gone/b", key.Token)
+	e.setRole(t, e.admin, "gone/a", "team:gone/t", "reader", 200)
+	e.json(t, "POST", "/api/v1/orgs/gone/pipelines", key.Token, pipeReq("p", "gone/b", "gone/a"), 201, nil)
+	pt := pipelineToken(t, e, key.Token, "gone/p").Token
+	e.fail(t, "DELETE", "/api/v1/orgs/gone", e.admin, nil, 409, "in_use", "")
+	e.json(t, "DELETE", "/api/v1/pipelines/gone/p", e.admin, nil, 200, nil)
+	e.json(t, "DELETE", "/api/v1/repos/gone/a", e.admin, nil, 200, nil)
+	e.json(t, "DELETE", "/api/v1/repos/gone/b", e.admin, nil, 200, nil)
+	e.json(t, "DELETE", "/api/v1/orgs/gone", e.admin, nil, 200, nil)
+	for _, q := range []string{"resource=org:gone", "resource=team:gone/t", "resource=bucket:gone/main", "subject=sa:k@gone", "resource=sa:k@gone", "subject=pipeline:gone/p", "resource=repo:gone/a"} {
+		require.Empty(t, e.read(t, q), q)
+	}
+	e.json(t, "POST", "/api/v1/orgs", e.admin, map[string]string{"name": "gone"}, 201, nil)
+	e.fail(t, "GET", "/api/v1/whoami", key.Token, nil, 401, "", "-")
+	e.fail(t, "GET", "/api/v1/whoami", pt, nil, 401, "", "-")
+	var members struct{ Members []any }
+	e.json(t, "GET", "/api/v1/orgs/gone/members", e.admin, nil, 200, &members)
+	require.Empty(t, members.Members)
+	var list client.BucketsResponse
+	e.json(t, "GET", "/api/v1/orgs/gone/buckets", e.admin, nil, 200, &list)
+	require.Empty(t, list.Buckets)
+	require.False(t, e.check(t, e.admin, "org:gone", "read", "user:hal@example.com", ""))
+	e.json(t, "DELETE", "/api/v1/orgs/gone", e.admin, nil, 200, nil)
 }
