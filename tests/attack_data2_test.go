@@ -124,10 +124,12 @@ func attackDeletedCreator(t *testing.T, e *env) {
 			require.True(t, e.check(t, tok, "repo:acme/raw", "read", "", ""))
 			del()
 			require.False(t, e.check(t, tok, "repo:acme/raw", "read", "", ""), "PL3: the creator is gone")
+			e.fail(t, "POST", "/api/v1/repos/acme/raw/credentials", tok, map[string]string{"access": "read"}, 404, "", "-") // B6
 			e.fail(t, "PUT", "/api/v1/pipelines/"+pipe, e.admin, map[string]any{"inputs": []string{"acme/raw"}, "output": "acme/clean"}, 409, "creator_gone", "")
 			again := create()
 			require.False(t, e.check(t, tok, "repo:acme/raw", "read", "", ""), "PL3: a new %s of the same name revives nothing", kind)
 			require.False(t, e.check(t, tok, "repo:acme/clean", "write", "", ""))
+			e.fail(t, "POST", "/api/v1/repos/acme/clean/credentials", tok, map[string]string{"access": "write"}, 404, "", "-")
 			e.fail(t, "POST", "/api/v1/pipelines/"+pipe+"/token", again, map[string]string{"ttl": "1h"}, 403, "", "-")
 			e.json(t, "DELETE", "/api/v1/pipelines/"+pipe, e.admin, nil, 200, nil)
 		})
