@@ -40,7 +40,7 @@ func (s *server) pipelineRoutes() []route {
 			Errors:      []failure{errNotFound, errExists, errRepoGone}, handler: s.createPipeline},
 		{Method: "PUT", Path: "/api/v1/pipelines/:org/:name", Summary: "Replace a pipeline's inputs and output", Rules: "PL1 PL2", Request: client.PipelineUpdate{}, Response: client.Pipeline{}, Status: 200, Audit: "pipeline.update", Op: authz.OpPipelineUpdate,
 			Description: "Its creator or the org's admins; the same PL1 checks on the caller; the wiring is replaced in one atomic write. The pipeline keeps acting for its creator.",
-			Errors:      []failure{errNotFound, errRepoGone}, handler: s.onPipeline(s.updatePipeline)},
+			Errors:      []failure{errNotFound, errRepoGone, errCreatorGone}, handler: s.onPipeline(s.updatePipeline)},
 		{Method: "DELETE", Path: "/api/v1/pipelines/:org/:name", Summary: "Delete a pipeline, its wiring and its tokens", Rules: "PL3", Response: client.DeletedResponse{}, Status: 200, Audit: "pipeline.delete", Op: authz.OpPipelineDelete,
 			Errors: []failure{errNotFound}, handler: s.onPipeline(s.deletePipeline)},
 		{Method: "POST", Path: "/api/v1/pipelines/:org/:name/token", Summary: "Mint the pipeline's own token", Rules: "PL3 T4", Request: client.PipelineTokenRequest{}, Response: client.MintResponse{}, Status: 201, Audit: "pipeline.token", Op: authz.OpPipelineToken, Secret: true,

@@ -65,7 +65,7 @@ func (r CredentialsResponse) Environment() []EnvVar {
 	return out
 }
 
-// ShellQuote quotes s for a POSIX shell: in single quotes, each ' written as '\''.
+// ShellQuote quotes s for a POSIX shell: in single quotes, each ' written as '\”.
 func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

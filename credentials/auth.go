@@ -3,6 +3,7 @@ package credentials
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -108,7 +109,31 @@ func ValidateEndpoint(endpoint string) error {
 		u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" || strings.ContainsAny(endpoint, " \t\r\n") {
 		return apperr.InvalidField("extra_config.endpoint_url", "%q is not an http(s) URL of the form scheme://host[:port][/path]", clip(endpoint))
 	}
+	if metadataHost(u.Hostname()) {
+		return apperr.InvalidField("extra_config.endpoint_url", "%q is a link-local, unspecified or cloud metadata address, never an object store: "+
+			"Gatehouse would send the config's keys there", clip(endpoint))
+	}
 	return nil
+}
+
+// metadataHost reports whether host is an address no object store has and a cloud's
+// instance metadata service does (169.254.169.254, fd00:ec2::254, metadata.google.internal):
+// link-local, unspecified or multicast IPs, and the metadata names. Vending calls the
+// endpoint with the config's keys (hmac on an STS-capable store), so an org admin must not
+// be able to aim those calls at the metadata service of the host Gatehouse runs on.
+// Loopback and private addresses stay allowed: on-premises stores live there.
+func metadataHost(host string) bool {
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	if h == "metadata" || h == "metadata.google.internal" || strings.HasSuffix(h, ".metadata.google.internal") {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	return ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsInterfaceLocalMulticast() || ip.IsMulticast() ||
+		ip.IsUnspecified() || ip == netip.MustParseAddr("fd00:ec2::254")
 }
 
 // ValidateRegion checks a region name (us-east-1); empty is allowed. The error names the

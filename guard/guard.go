@@ -13,6 +13,10 @@
 //     repo's own org (vending reads the repo's stored config, never this relationship).
 //   - PL3, PL4: `agent` relationships (user|robot|sa#agent@pipeline:P) lend P its creator's
 //     rights, so they are written only by pipeline creation, through AllowAgentLink.
+//   - O1, O2, O4: an object named in an org (repo, pipeline, bucket, team, service
+//     account) has #org naming that org only, an org's repos are open to its own members
+//     only, and its roles and teams hold its own teams and API keys only: a raw write
+//     never adopts another org's object or lets another org name its people (orglinks.go).
 //   - PL1, PL4: pipeline wiring (repo#input_of, repo#output_of, pipeline#creator) is
 //     written only by the pipeline service, through AllowPipelineLinks (pipelines.go).
 //
@@ -155,6 +159,9 @@ func (g *guarded) Write(ctx context.Context, updates []relations.Update, precond
 	if err := refusePipelineLinks(ctx, updates, fieldsOf(ctx)); err != nil { // contract D2
 		return "", err
 	}
+	if err := refuseForeignOrgLinks(ctx, updates, fieldsOf(ctx)); err != nil { // O1 (h/attack)
+		return "", err
+	}
 	n := needsOf(ctx, updates)
 	var token string
 	err := g.locked(ctx, n.locks(), func(ctx context.Context) error {
@@ -187,6 +194,9 @@ func (g *guarded) Import(ctx context.Context, rels []relations.Relationship) (in
 		return 0, err
 	}
 	if err := refusePipelineLinks(ctx, updates, fieldsOf(ctx)); err != nil { // contract D2
+		return 0, err
+	}
+	if err := refuseForeignOrgLinks(ctx, updates, fieldsOf(ctx)); err != nil { // O1 (h/attack)
 		return 0, err
 	}
 	n := needsOf(ctx, updates)

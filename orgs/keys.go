@@ -77,7 +77,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor, org, name string, lif
 	if err != nil {
 		return NewKey{}, err
 	}
-	if _, err := s.rel.Write(ctx, []relations.Update{touch(rel(orgObj(org), relation, sub(sa, "")))}, nil); err != nil {
+	if _, err := s.writeWhile(ctx, orgAlive(org), []relations.Update{touch(rel(orgObj(org), relation, sub(sa, "")))}, func() error { return notFound("no org %q", org) }); err != nil {
 		_ = relations.DeleteSubject(guard.Undoing(ctx), s.rel, sa) // in case the write landed
 		_ = s.store.DeleteAPIKey(ctx, org, name)
 		return NewKey{}, err

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/buckets"
 	"github.com/gatehouse-dev/gatehouse/guard"
 	"github.com/gatehouse-dev/gatehouse/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
@@ -164,7 +165,7 @@ func (s *Service) SetRepoAccess(ctx context.Context, name, mode string) (store.O
 		return o, apperr.InvalidField("repo_access", "must be %q or %q", store.RepoAccessMembers, store.RepoAccessACLOnly)
 	}
 	// SpiceDB decides access, so it is written first; the row only reports the mode.
-	if _, err := s.rel.Write(ctx, []relations.Update{u}, nil); err != nil {
+	if _, err := s.writeWhile(ctx, orgAlive(name), []relations.Update{u}, func() error { return notFound("no org %q", name) }); err != nil {
 		return o, err
 	}
 	o.RepoAccess = mode
@@ -174,10 +175,38 @@ func (s *Service) SetRepoAccess(ctx context.Context, name, mode string) (store.O
 // Delete deletes an empty org: refused (Conflict, details.repos) while repos remain.
 // Relationships go first, so a crash leaves an org row that grants nothing. Its last
 // admins go with it (guard.DeletingOrg).
+//
+// It holds the lock of every bucket config of the org (buckets.LockName) from its check
+// to its last delete: a repo is created holding its config's lock and re-reads the
+// config under it, so a creation either lands before the check (and the org is refused
+// as in use) or finds the config deleted; never between the two, where its relationships
+// would outlive the org (R5).
 func (s *Service) Delete(ctx context.Context, name string) error {
 	if _, err := s.Get(ctx, name); err != nil {
 		return err
 	}
+	configs, err := s.store.ListBuckets(ctx, name)
+	if err != nil {
+		return err
+	}
+	locks := make([]string, 0, len(configs))
+	for _, b := range configs {
+		locks = append(locks, buckets.LockName(b.ID))
+	}
+	slices.Sort(locks)
+	return s.holding(ctx, locks, func(ctx context.Context) error { return s.deleteLocked(ctx, name) })
+}
+
+// holding runs fn holding every lock in names, in order.
+func (s *Service) holding(ctx context.Context, names []string, fn func(ctx context.Context) error) error {
+	if len(names) == 0 {
+		return fn(ctx)
+	}
+	return s.store.Lock(ctx, names[0], func(ctx context.Context) error { return s.holding(ctx, names[1:], fn) })
+}
+
+// deleteLocked is Delete under the org's config locks.
+func (s *Service) deleteLocked(ctx context.Context, name string) error {
 	ctx = guard.DeletingOrg(ctx, name)
 	repos, err := s.rel.Read(ctx, relations.Filter{ResourceType: schema.TypeRepo, Relation: schema.RelOrg, SubjectType: schema.TypeOrg, SubjectID: name}, relations.Consistency{})
 	if err != nil {
@@ -265,7 +294,8 @@ func (s *Service) SetMember(ctx context.Context, org, email, role string) (Membe
 		return Member{}, err
 	}
 	u := sub(relations.Object{Type: schema.TypeUser, ID: e}, "")
-	_, err = s.rel.Write(ctx, []relations.Update{touch(rel(orgObj(org), relation, u)), del(rel(orgObj(org), other, u))}, nil)
+	_, err = s.writeWhile(ctx, orgAlive(org), []relations.Update{touch(rel(orgObj(org), relation, u)), del(rel(orgObj(org), other, u))},
+		func() error { return notFound("no org %q", org) })
 	return Member{Subject: u.String(), Role: role}, err
 }
 
@@ -322,7 +352,8 @@ func (s *Service) CreateTeam(ctx context.Context, org, team string) error {
 	if _, err := s.Get(ctx, org); err != nil {
 		return err
 	}
-	_, err := s.rel.Write(ctx, []relations.Update{touch(rel(teamObj(org, team), schema.RelOrg, sub(orgObj(org), "")))}, nil)
+	_, err := s.writeWhile(ctx, orgAlive(org), []relations.Update{touch(rel(teamObj(org, team), schema.RelOrg, sub(orgObj(org), "")))},
+		func() error { return notFound("no org %q", org) })
 	return err
 }
 
@@ -397,7 +428,8 @@ func (s *Service) AddTeamMember(ctx context.Context, org, team, subject string) 
 	if err := s.teamExists(ctx, org, team); err != nil {
 		return "", err
 	}
-	_, err = s.rel.Write(ctx, []relations.Update{touch(rel(teamObj(org, team), schema.RelMember, m))}, nil)
+	_, err = s.writeWhile(ctx, teamAlive(org, team), []relations.Update{touch(rel(teamObj(org, team), schema.RelMember, m))},
+		func() error { return notFound("no team %q in org %q", team, org) })
 	return m.String(), err
 }
 

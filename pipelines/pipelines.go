@@ -242,6 +242,9 @@ func (s *Service) Update(ctx context.Context, p tokens.Principal, org, name stri
 		if err != nil {
 			return err
 		}
+		if err := s.creatorLives(ctx, old); err != nil {
+			return err
+		}
 		if err := s.checkWiring(ctx, p, spec); err != nil {
 			return err
 		}
@@ -261,6 +264,23 @@ func (s *Service) Update(ctx context.Context, p tokens.Principal, org, name stri
 		return s.st.UpdatePipeline(ctx, row)
 	})
 	return row, err
+}
+
+// creatorLives refuses to re-wire a pipeline whose creator was deleted (its
+// pipeline#creator link went with it, relations.DeleteSubject): wiring it again would
+// write an agent link for the old name, which a new user, robot or API key of that name
+// would then lend its rights through (PL3). Such a pipeline can only be deleted.
+func (s *Service) creatorLives(ctx context.Context, row store.Pipeline) error {
+	p := Object(row.Org, row.Name)
+	rels, err := s.rel.Read(ctx, relations.Filter{ResourceType: p.Type, ResourceID: p.ID, Relation: schema.RelCreator}, relations.Consistency{Full: true})
+	if err != nil {
+		return err
+	}
+	if len(rels) == 0 {
+		return apperr.New(apperr.Conflict, "creator_gone",
+			"pipeline %s/%s acts for %s, who was deleted: it holds nothing and cannot be changed; delete it and create it again (PL3)", row.Org, row.Name, row.Creator)
+	}
+	return nil
 }
 
 // Delete removes a pipeline: its row and its tokens together first (its tokens are

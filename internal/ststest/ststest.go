@@ -21,7 +21,7 @@ import (
 // Recorder records AssumeRole calls. The zero value answers every call with fresh
 // credentials that expire after the requested duration (1h when none).
 type Recorder struct {
-	mu    sync.Mutex
+	mu      sync.Mutex
 	calls   []sts.AssumeRoleInput
 	signers []string // access keys that signed HTTP calls (http.go)
 	err     error
