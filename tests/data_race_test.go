@@ -79,32 +79,8 @@ func newDataReplica(t *testing.T, engine relations.Engine, inner store.Store) *d
 
 func dataReplicas(t *testing.T, backend string) (a, b *dataReplica) {
 	t.Helper()
-	ctx := context.Background()
-	if backend == "memory" {
-		engine, err := relations.NewEmbedded(ctx, relations.EmbeddedConfig{})
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = engine.Close() })
-		require.NoError(t, engine.WriteSchema(ctx, schema.Text))
-		st := store.NewMemory()
-		return newDataReplica(t, engine, st), newDataReplica(t, engine, st)
-	}
-	db := harness.StartPostgres(t)
-	open := func() store.Store {
-		sql, err := store.NewSQL(ctx, db)
-		require.NoError(t, err)
-		t.Cleanup(sql.Close)
-		require.NoError(t, sql.Migrate(ctx))
-		return sql
-	}
-	ea, err := relations.NewEmbedded(ctx, relations.EmbeddedConfig{DatastoreEngine: "postgres", DatastoreURI: db})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = ea.Close() })
-	require.NoError(t, ea.WriteSchema(ctx, schema.Text))
-	endpoint, key := harness.StartSpiceDB(t, db)
-	eb, err := relations.NewRemote(ctx, relations.RemoteConfig{Endpoint: endpoint, Token: key, Insecure: true})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = eb.Close() })
-	return newDataReplica(t, ea, open()), newDataReplica(t, eb, open())
+	ea, eb, sa, sb := twoReplicaParts(t, backend)
+	return newDataReplica(t, ea, sa), newDataReplica(t, eb, sb)
 }
 
 func TestB4R4BucketDeleteRepoCreateRace(t *testing.T) {

@@ -59,6 +59,17 @@ func (unlocked) Lock(ctx context.Context, _ string, fn func(context.Context) err
 // replicasWith is replicas with the guards' store (its locks) chosen by locks.
 func replicasWith(t *testing.T, backend string, locks func(store.Store) guard.Store) (a, b *replica) {
 	t.Helper()
+	ea, eb, sa, sb := twoReplicaParts(t, backend)
+	return newReplica(ea, sa, locks), newReplica(eb, sb, locks)
+}
+
+// twoReplicaParts returns the engines and stores of two replicas of one installation,
+// the schema written: on "memory" one engine and one store, shared; on "postgres"
+// replica A embeds SpiceDB and B talks to a SpiceDB server process (one process cannot
+// embed two), each with its own SQL store on the one database, so that locks and
+// records are shared only through it.
+func twoReplicaParts(t *testing.T, backend string) (ea, eb relations.Engine, sa, sb store.Store) {
+	t.Helper()
 	ctx := context.Background()
 	if backend == "memory" {
 		engine, err := relations.NewEmbedded(ctx, relations.EmbeddedConfig{})
@@ -66,7 +77,7 @@ func replicasWith(t *testing.T, backend string, locks func(store.Store) guard.St
 		t.Cleanup(func() { _ = engine.Close() })
 		require.NoError(t, engine.WriteSchema(ctx, schema.Text))
 		st := store.NewMemory()
-		return newReplica(engine, st, locks), newReplica(engine, st, locks)
+		return engine, engine, st, st
 	}
 	db := harness.StartPostgres(t)
 	open := func() store.Store {
@@ -76,18 +87,15 @@ func replicasWith(t *testing.T, backend string, locks func(store.Store) guard.St
 		require.NoError(t, sql.Migrate(ctx))
 		return sql
 	}
-	// Replica A embeds SpiceDB; replica B talks to a SpiceDB server process: two SpiceDBs
-	// on the one database (one process cannot embed two).
 	ea, err := relations.NewEmbedded(ctx, relations.EmbeddedConfig{DatastoreEngine: "postgres", DatastoreURI: db})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = ea.Close() })
 	require.NoError(t, ea.WriteSchema(ctx, schema.Text))
 	endpoint, key := harness.StartSpiceDB(t, db)
-	eb, err := relations.NewRemote(ctx, relations.RemoteConfig{Endpoint: endpoint, Token: key, Insecure: true})
+	eb, err = relations.NewRemote(ctx, relations.RemoteConfig{Endpoint: endpoint, Token: key, Insecure: true})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = eb.Close() })
-	sa, sb := open(), open() // two SQL stores: locks and activation record shared through the database
-	return newReplica(ea, sa, locks), newReplica(eb, sb, locks)
+	return ea, eb, open(), open()
 }
 
 // race runs fa and fb released together and returns their errors.
