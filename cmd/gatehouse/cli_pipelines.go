@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -101,42 +102,36 @@ func pipelineTable(cmd *cobra.Command, p client.Pipeline) {
 
 func registerPipelineCmd(root *cobra.Command, f *clientFlags) {
 	pl := &cobra.Command{Use: "pipeline", Aliases: []string{"pipelines"}, Short: "Create, update and delete pipelines, and mint their tokens (PL1-PL4)"}
-	var inputs []string
-	var output string
-	wiring := func(cmd *cobra.Command) {
+	// create and update take the same wiring flags and show the pipeline they answer.
+	wiringCmd := func(use, short string, send func(ctx context.Context, c *client.Client, org, name string, inputs []string, output string) (client.Pipeline, error)) *cobra.Command {
+		var inputs []string
+		var output string
+		cmd := &cobra.Command{
+			Use: use, Short: short, Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				org, name, err := parsePipeline(args[0])
+				if err != nil {
+					return err
+				}
+				return show(cmd, f, func(c *client.Client) (client.Pipeline, error) {
+					return send(cmd.Context(), c, org, name, inputs, output)
+				}, func(p client.Pipeline) { pipelineTable(cmd, p) })
+			},
+		}
 		cmd.Flags().StringSliceVar(&inputs, "input", nil, "an input repo ORG/REPO (repeat, or comma-separated)")
 		cmd.Flags().StringVar(&output, "output-repo", "", "the output repo ORG/REPO")
+		return cmd
 	}
-	create := &cobra.Command{
-		Use:   "create ORG/NAME --input ORG/REPO... --output-repo ORG/REPO",
-		Short: "Create a pipeline acting for you: needs read on its inputs and write on its output (PL1)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			org, name, err := parsePipeline(args[0])
-			if err != nil {
-				return err
-			}
-			return show(cmd, f, func(c *client.Client) (client.Pipeline, error) {
-				return c.CreatePipeline(cmd.Context(), org, client.PipelineRequest{Name: name, Inputs: inputs, Output: output})
-			}, func(p client.Pipeline) { pipelineTable(cmd, p) })
-		},
-	}
-	wiring(create)
-	update := &cobra.Command{
-		Use:   "update ORG/NAME --input ORG/REPO... --output-repo ORG/REPO",
-		Short: "Replace a pipeline's inputs and output (PL1)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			org, name, err := parsePipeline(args[0])
-			if err != nil {
-				return err
-			}
-			return show(cmd, f, func(c *client.Client) (client.Pipeline, error) {
-				return c.UpdatePipeline(cmd.Context(), org, name, client.PipelineUpdate{Inputs: inputs, Output: output})
-			}, func(p client.Pipeline) { pipelineTable(cmd, p) })
-		},
-	}
-	wiring(update)
+	create := wiringCmd("create ORG/NAME --input ORG/REPO... --output-repo ORG/REPO",
+		"Create a pipeline acting for you: needs read on its inputs and write on its output (PL1)",
+		func(ctx context.Context, c *client.Client, org, name string, inputs []string, output string) (client.Pipeline, error) {
+			return c.CreatePipeline(ctx, org, client.PipelineRequest{Name: name, Inputs: inputs, Output: output})
+		})
+	update := wiringCmd("update ORG/NAME --input ORG/REPO... --output-repo ORG/REPO",
+		"Replace a pipeline's inputs and output (PL1)",
+		func(ctx context.Context, c *client.Client, org, name string, inputs []string, output string) (client.Pipeline, error) {
+			return c.UpdatePipeline(ctx, org, name, client.PipelineUpdate{Inputs: inputs, Output: output})
+		})
 	pl.AddCommand(create, update, &cobra.Command{
 		Use:   "delete ORG/NAME",
 		Short: "Delete a pipeline, its wiring and its tokens",
