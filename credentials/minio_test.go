@@ -26,21 +26,8 @@ import (
 
 const testBucket = "gatehouse-test"
 
-// s3Client talks to the MinIO server with the given keys (a session token for vended ones).
-func s3Client(m *harness.MinIO, id, secret, token string) *s3.Client {
-	return s3.New(s3.Options{
-		Region:       m.Region,
-		BaseEndpoint: aws.String(m.Endpoint),
-		UsePathStyle: true,
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: token}, nil
-		}),
-		RetryMaxAttempts: 1,
-	})
-}
-
 func vendedClient(m *harness.MinIO, c credentials.Credentials) *s3.Client {
-	return s3Client(m, c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
+	return m.S3(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
 }
 
 func requireAPIError(t *testing.T, err error, codes ...string) {
@@ -85,7 +72,7 @@ func list(ctx context.Context, c *s3.Client, prefix string) ([]string, error) {
 func minioFixture(t *testing.T, env ...string) (*harness.MinIO, *s3.Client, *credentials.Vendor, func(repo string) credentials.Target) {
 	m := harness.StartMinIO(t, env...)
 	ctx := context.Background()
-	root := s3Client(m, m.AccessKey, m.SecretKey, "")
+	root := m.S3(m.AccessKey, m.SecretKey, "")
 	_, err := root.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(testBucket)})
 	require.NoError(t, err)
 	for _, k := range []string{"repo1/seed.txt", "repo10/seed.txt", "top.txt"} {

@@ -31,16 +31,8 @@ import (
 
 const minioBucket = "gatehouse-e2e"
 
-// s3At is an S3 client of MinIO with the given keys.
-func s3At(m *harness.MinIO, id, secret, token string) *s3.Client {
-	return s3.New(s3.Options{Region: m.Region, BaseEndpoint: aws.String(m.Endpoint), UsePathStyle: true, RetryMaxAttempts: 1,
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: token}, nil
-		})})
-}
-
 func s3With(m *harness.MinIO, c client.CredentialsResponse) *s3.Client {
-	return s3At(m, c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
+	return m.S3(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
 }
 
 func s3Put(c *s3.Client, key, body string) error {
@@ -96,7 +88,7 @@ type minioWorld struct {
 
 func startMinioWorld(t *testing.T, backendName string) *minioWorld {
 	w := &minioWorld{m: harness.StartMinIO(t), v: startVendEnv(t, backendName)}
-	w.root = s3At(w.m, w.m.AccessKey, w.m.SecretKey, "")
+	w.root = w.m.S3(w.m.AccessKey, w.m.SecretKey, "")
 	_, err := w.root.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(minioBucket)})
 	require.NoError(t, err)
 	v := w.v

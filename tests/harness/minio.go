@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // MinIO is a running MinIO server: a real S3 (and STS) endpoint for the test.
@@ -26,50 +27,44 @@ type MinIO struct {
 	Region    string // us-east-1, MinIO's default
 }
 
-// MinIOBinary returns the path of a minio server binary: GATEHOUSE_MINIO_BIN, else minio
-// on PATH, else $(go env GOPATH)/bin/minio (where scripts/test-deps.sh installs it). If
-// none is found the test fails and says how to get one, unless GATEHOUSE_SKIP_MINIO=1
-// asks to skip: then it is skipped loudly.
-func MinIOBinary(t testing.TB) string {
-	t.Helper()
-	if p := findMinIO(); p != "" {
-		return p
-	}
-	where := "no GATEHOUSE_MINIO_BIN, no minio on PATH or in $(go env GOPATH)/bin"
-	if p := os.Getenv("GATEHOUSE_MINIO_BIN"); p != "" {
-		where = "GATEHOUSE_MINIO_BIN=" + p + " is not an executable file"
-	}
-	msg := "MINIO NOT FOUND for " + t.Name() + " (" + where + "): run scripts/test-deps.sh " +
-		"(it runs GOFLAGS=-mod=mod go install github.com/minio/minio@latest, a few minutes), " +
-		"or set GATEHOUSE_SKIP_MINIO=1 to skip the MinIO tests"
-	if os.Getenv("GATEHOUSE_SKIP_MINIO") != "1" {
-		t.Fatal(msg)
-	}
-	fmt.Fprintln(os.Stderr, "!!!! SKIPPED (GATEHOUSE_SKIP_MINIO=1):", msg)
-	t.Skip(msg)
-	return ""
+// S3 returns an S3 client of the server with the given keys (a session token for vended
+// ones), path-style, without retries, so a refusal is seen at once.
+func (m *MinIO) S3(id, secret, token string) *s3.Client {
+	return s3.New(s3.Options{
+		Region:       m.Region,
+		BaseEndpoint: aws.String(m.Endpoint),
+		UsePathStyle: true,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: token}, nil
+		}),
+		RetryMaxAttempts: 1,
+	})
 }
 
-func findMinIO() string {
-	if p := os.Getenv("GATEHOUSE_MINIO_BIN"); p != "" {
-		if isExecutable(p) {
-			return p
-		}
-		return ""
-	}
-	if p, err := exec.LookPath("minio"); err == nil {
-		return p
-	}
+// minioTool is the MinIO server binary: GATEHOUSE_MINIO_BIN, else minio on PATH, else
+// $(go env GOPATH)/bin/minio (where scripts/test-deps.sh installs it).
+var minioTool = tool{
+	name: "minio", env: "GATEHOUSE_MINIO_BIN", skipEnv: "GATEHOUSE_SKIP_MINIO",
+	elsewhere: "in $(go env GOPATH)/bin", places: gopathBins,
+	howTo: "run scripts/test-deps.sh (it runs GOFLAGS=-mod=mod go install github.com/minio/minio@<pinned>, a few minutes)",
+}
+
+// MinIOBinary returns the path of a minio server binary (minioTool). If none is found
+// the test fails and says how to get one, unless GATEHOUSE_SKIP_MINIO=1 asks to skip:
+// then it is skipped loudly.
+func MinIOBinary(t testing.TB) string { return minioTool.require(t) }
+
+// gopathBins is where go install puts minio: bin/minio under each GOPATH entry.
+func gopathBins() []string {
 	gopath := os.Getenv("GOPATH")
 	if out, err := exec.Command(goBin(), "env", "GOPATH").Output(); err == nil && strings.TrimSpace(string(out)) != "" {
 		gopath = strings.TrimSpace(string(out))
 	}
+	var out []string
 	for _, dir := range filepath.SplitList(gopath) {
-		if p := filepath.Join(dir, "bin", "minio"); isExecutable(p) {
-			return p
-		}
+		out = append(out, filepath.Join(dir, "bin", "minio"))
 	}
-	return ""
+	return out
 }
 
 // StartMinIO runs a MinIO server for the test on a free loopback port, with a fresh data

@@ -38,46 +38,19 @@ type NginxConfig struct {
 
 var nginxSkipped atomic.Int64 // tests skipped for want of nginx (GATEHOUSE_SKIP_NGINX=1)
 
-// NginxBinary returns the path of an nginx binary with the auth_request module (Debian's
-// nginx-light has it): GATEHOUSE_NGINX_BIN, else nginx on PATH, else /usr/sbin/nginx. If
-// none is found the test fails and says how to get one, unless GATEHOUSE_SKIP_NGINX=1
-// asks to skip: then it is skipped loudly and counted (Cleanup prints the count).
-func NginxBinary(t testing.TB) string {
-	t.Helper()
-	if p := findNginx(); p != "" {
-		return p
-	}
-	where := "no GATEHOUSE_NGINX_BIN, no nginx on PATH or at /usr/sbin/nginx"
-	if p := os.Getenv("GATEHOUSE_NGINX_BIN"); p != "" {
-		where = "GATEHOUSE_NGINX_BIN=" + p + " is not an executable file"
-	}
-	msg := "NGINX NOT FOUND for " + t.Name() + " (" + where + "): install it " +
-		"(Debian: apt-get install nginx-light, or run scripts/test-deps.sh), " +
-		"or set GATEHOUSE_SKIP_NGINX=1 to skip the nginx tests"
-	if os.Getenv("GATEHOUSE_SKIP_NGINX") != "1" {
-		t.Fatal(msg)
-	}
-	nginxSkipped.Add(1)
-	fmt.Fprintln(os.Stderr, "!!!! SKIPPED (GATEHOUSE_SKIP_NGINX=1):", msg)
-	t.Skip(msg)
-	return ""
+// nginxTool is an nginx binary with the auth_request module (Debian's nginx-light has
+// it): GATEHOUSE_NGINX_BIN, else nginx on PATH, else /usr/sbin/nginx.
+var nginxTool = tool{
+	name: "nginx", env: "GATEHOUSE_NGINX_BIN", skipEnv: "GATEHOUSE_SKIP_NGINX",
+	elsewhere: "at /usr/sbin/nginx", places: func() []string { return []string{"/usr/sbin/nginx"} },
+	howTo:   "install it (Debian: apt-get install nginx-light, or run scripts/test-deps.sh)",
+	skipped: &nginxSkipped,
 }
 
-func findNginx() string {
-	if p := os.Getenv("GATEHOUSE_NGINX_BIN"); p != "" {
-		if isExecutable(p) {
-			return p
-		}
-		return ""
-	}
-	if p, err := exec.LookPath("nginx"); err == nil {
-		return p
-	}
-	if isExecutable("/usr/sbin/nginx") {
-		return "/usr/sbin/nginx"
-	}
-	return ""
-}
+// NginxBinary returns the path of an nginx binary (nginxTool). If none is found the
+// test fails and says how to get one, unless GATEHOUSE_SKIP_NGINX=1 asks to skip: then
+// it is skipped loudly and counted (Cleanup prints the count).
+func NginxBinary(t testing.TB) string { return nginxTool.require(t) }
 
 // StartNginx runs nginx for the test on a free loopback port with cfg as its one
 // server, in the foreground as a single process of the current user, with its own

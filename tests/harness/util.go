@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 )
@@ -153,4 +154,58 @@ var ansiEscape = regexp.MustCompile("\x1b\\[[0-9;]*m")
 func isBindError(log string) bool {
 	l := strings.ToLower(log)
 	return strings.Contains(l, "address already in use") || strings.Contains(l, "could not bind")
+}
+
+// tool is an external program some tests need (MinIO, nginx), found by require.
+type tool struct {
+	name, env, skipEnv string          // "nginx", GATEHOUSE_NGINX_BIN, GATEHOUSE_SKIP_NGINX
+	elsewhere          string          // where places looks, for the message
+	places             func() []string // paths tried after PATH
+	howTo              string          // how to get it
+	skipped            *atomic.Int64   // counts the tests skipped for want of it, or nil
+}
+
+// require returns the path of the tool: its environment variable, else on PATH, else
+// its places. Missing, the test fails saying how to get it, unless the tool's skip
+// variable is 1: then the test is skipped loudly (and counted).
+func (tl tool) require(t testing.TB) string {
+	t.Helper()
+	if p := tl.find(); p != "" {
+		return p
+	}
+	where := "no " + tl.env + ", no " + tl.name + " on PATH or " + tl.elsewhere
+	if p := os.Getenv(tl.env); p != "" {
+		where = tl.env + "=" + p + " is not an executable file"
+	}
+	msg := strings.ToUpper(tl.name) + " NOT FOUND for " + t.Name() + " (" + where + "): " + tl.howTo +
+		", or set " + tl.skipEnv + "=1 to skip the " + tl.name + " tests"
+	if os.Getenv(tl.skipEnv) != "1" {
+		t.Fatal(msg)
+	}
+	if tl.skipped != nil {
+		tl.skipped.Add(1)
+	}
+	fmt.Fprintln(os.Stderr, "!!!! SKIPPED ("+tl.skipEnv+"=1):", msg)
+	t.Skip(msg)
+	return ""
+}
+
+// find returns the tool's path, "" when it is nowhere. A set environment variable that
+// names no executable finds nothing: it is never silently ignored.
+func (tl tool) find() string {
+	if p := os.Getenv(tl.env); p != "" {
+		if isExecutable(p) {
+			return p
+		}
+		return ""
+	}
+	if p, err := exec.LookPath(tl.name); err == nil {
+		return p
+	}
+	for _, p := range tl.places() {
+		if isExecutable(p) {
+			return p
+		}
+	}
+	return ""
 }
