@@ -44,8 +44,8 @@ func (s *server) pipelineRoutes() []route {
 		{Method: "DELETE", Path: "/api/v1/pipelines/:org/:name", Summary: "Delete a pipeline, its wiring and its tokens", Rules: "PL3", Response: client.DeletedResponse{}, Status: 200, Audit: "pipeline.delete", Op: authz.OpPipelineDelete,
 			Errors: []failure{errNotFound}, handler: s.onPipeline(s.deletePipeline)},
 		{Method: "POST", Path: "/api/v1/pipelines/:org/:name/token", Summary: "Mint the pipeline's own token", Rules: "PL3 T4", Request: client.PipelineTokenRequest{}, Response: client.MintResponse{}, Status: 201, Audit: "pipeline.token", Op: authz.OpPipelineToken, Secret: true,
-			Description: "Subject pipeline:<org>/<name>, a root token whose lineage ends at the pipeline, within the token lifetime bounds; deleting the pipeline refuses it.",
-			Errors:      []failure{errNotFound}, handler: s.onPipeline(s.pipelineToken)},
+			Description: "Subject pipeline:<org>/<name>, a root token whose lineage ends at the pipeline, within the token lifetime bounds and its creator's: a pipeline whose creator's API key expired or was deleted gets none (409 creator_gone), and no token outlives that key (capped:true says the cut); deleting the pipeline refuses it.",
+			Errors:      []failure{errNotFound, errCreatorGone}, handler: s.onPipeline(s.pipelineToken)},
 	}
 }
 

@@ -330,16 +330,50 @@ func (s *Service) orphan(ctx context.Context, org, name string) (bool, error) {
 
 // Token mints the pipeline's own token (PL3): subject pipeline:<org>/<name>, kind
 // "pipeline", a root token (no parent: its lineage ends at the pipeline), its lifetime
-// within the token bounds (T4). Deleting the pipeline deletes it.
+// within the token bounds (T4) and its creator's (creatorLifetime). Deleting the
+// pipeline deletes it.
 func (s *Service) Token(ctx context.Context, org, name string, ttl time.Duration) (tokens.Minted, error) {
 	var m tokens.Minted
 	err := s.st.Lock(ctx, lockName(org, name), func(ctx context.Context) error {
-		if _, err := s.Get(ctx, org, name); err != nil {
+		row, err := s.Get(ctx, org, name)
+		if err != nil {
 			return err
 		}
-		var err error
+		ttl, capped, err := s.creatorLifetime(ctx, row, ttl)
+		if err != nil {
+			return err
+		}
 		m, err = s.tokens.Mint(ctx, tokens.MintRequest{Subject: relations.Subject{Object: Object(org, name)}.String(), Kind: TokenKind, TTL: ttl})
+		m.Capped = m.Capped || capped
 		return err
 	})
 	return m, err
+}
+
+// creatorLifetime bounds a pipeline token by its creator's life (PL3: never more than
+// its creator can now, and an expired API key can do nothing): the pipeline of an API
+// key gets no token once the key is deleted or expired (409 creator_gone), and none that
+// outlives it (capped reports the cut). Users and robots do not expire.
+func (s *Service) creatorLifetime(ctx context.Context, row store.Pipeline, ttl time.Duration) (time.Duration, bool, error) {
+	creator, err := relations.ParseSubject(row.Creator)
+	if err != nil || creator.Object.Type != schema.TypeServiceAccount {
+		return ttl, false, err
+	}
+	name, org, _ := strings.Cut(creator.Object.ID, "@")
+	key, err := s.st.GetAPIKey(ctx, org, name)
+	left := time.Until(key.ExpiresAt)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || err == nil && left <= 0:
+		return 0, false, apperr.New(apperr.Conflict, "creator_gone",
+			"pipeline %s/%s acts for %s, whose API key was deleted or has expired: it gets no token (PL3)", row.Org, row.Name, row.Creator)
+	case err != nil:
+		return 0, false, err
+	}
+	if ttl, err = s.tokens.TTL(ttl, false); err != nil {
+		return 0, false, err
+	}
+	if ttl > left {
+		return left, true, nil
+	}
+	return ttl, false, nil
 }

@@ -210,3 +210,38 @@ func TestEngineFailureLeavesNothingHalfApplied(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{"repo:acme/clean#input_of@pipeline:acme/p", "repo:acme/raw#output_of@pipeline:acme/p"}, got, "the leftover wiring was replaced")
 }
+
+// PL3, ID2: a pipeline acting for an API key never gets a token that outlives the key
+// (capped at its expiry), and none once the key has expired or is gone (409
+// creator_gone): an expired key can do nothing, nor can what acts for it.
+func TestPL3TokenBoundByCreatorKey(t *testing.T) {
+	f := newFixture(t)
+	for _, s := range []string{"platform:root#unlocked@sa:*", "org:acme#member@sa:etl@acme", "org:acme#member@sa:old@acme"} {
+		r, err := relations.ParseRelationship(s)
+		require.NoError(t, err)
+		_, err = f.raw.Import(f.ctx, []relations.Relationship{r})
+		require.NoError(t, err)
+	}
+	require.NoError(t, f.st.CreateOrg(f.ctx, store.Org{Name: "acme", RepoAccess: store.RepoAccessMembers, CreatedAt: time.Now()}))
+	now := time.Now()
+	keys := map[string]time.Time{"etl": now.Add(30 * time.Minute), "old": now.Add(-time.Minute)}
+	for name, exp := range keys {
+		require.NoError(t, f.st.CreateAPIKey(f.ctx, store.APIKey{Org: "acme", Name: name, TokenID: "tok-" + name, Role: "member", CreatedAt: now.Add(-time.Hour), ExpiresAt: exp}))
+		p := tokens.Principal{Subject: "sa:" + name + "@acme", TokenID: "tok-" + name, Kind: tokens.KindAPIKey, ExpiresAt: now.Add(time.Hour)}
+		_, err := f.svc.Create(f.ctx, p, "acme", "by"+name, spec)
+		require.NoError(t, err, name)
+	}
+
+	m, err := f.svc.Token(f.ctx, "acme", "byetl", time.Hour)
+	require.NoError(t, err)
+	require.True(t, m.Capped, "a 1h token of a pipeline whose key has 30m left is cut")
+	require.False(t, m.ExpiresAt.After(keys["etl"]), "the pipeline's token %s outlives its creator's key %s", m.ExpiresAt, keys["etl"])
+
+	_, err = f.svc.Token(f.ctx, "acme", "byold", time.Hour)
+	require.Equal(t, apperr.Conflict, apperr.KindOf(err), "an expired key's pipeline: %v", err)
+	require.Contains(t, err.Error(), "expired")
+
+	require.NoError(t, f.st.DeleteAPIKey(f.ctx, "acme", "etl"))
+	_, err = f.svc.Token(f.ctx, "acme", "byetl", time.Hour)
+	require.Equal(t, apperr.Conflict, apperr.KindOf(err), "a deleted key's pipeline: %v", err)
+}
