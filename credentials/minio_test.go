@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"os"
 	"slices"
 	"strings"
@@ -16,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse-dev/gatehouse/credentials"
@@ -30,41 +28,9 @@ func vendedClient(m *harness.MinIO, c credentials.Credentials) *s3.Client {
 	return m.S3(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
 }
 
-func requireAPIError(t *testing.T, err error, codes ...string) {
+func requireDenied(t *testing.T, err error) {
 	t.Helper()
-	require.Error(t, err)
-	var ae smithy.APIError
-	require.True(t, errors.As(err, &ae), "not an S3 API error: %v", err)
-	require.Contains(t, codes, ae.ErrorCode(), "%v", err)
-}
-
-func requireDenied(t *testing.T, err error) { t.Helper(); requireAPIError(t, err, "AccessDenied") }
-
-func put(ctx context.Context, c *s3.Client, key, body string) error {
-	_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(testBucket), Key: aws.String(key), Body: strings.NewReader(body)})
-	return err
-}
-
-func get(ctx context.Context, c *s3.Client, key string) (string, error) {
-	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(testBucket), Key: aws.String(key)})
-	if err != nil {
-		return "", err
-	}
-	defer out.Body.Close()
-	b, err := io.ReadAll(out.Body)
-	return string(b), err
-}
-
-func list(ctx context.Context, c *s3.Client, prefix string) ([]string, error) {
-	out, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(testBucket), Prefix: aws.String(prefix)})
-	if err != nil {
-		return nil, err
-	}
-	var keys []string
-	for _, o := range out.Contents {
-		keys = append(keys, aws.ToString(o.Key))
-	}
-	return keys, nil
+	harness.RequireS3Code(t, err, "AccessDenied")
 }
 
 // minioFixture starts MinIO with a bucket holding repo1/seed.txt and repo10/seed.txt, and
@@ -76,7 +42,7 @@ func minioFixture(t *testing.T, env ...string) (*harness.MinIO, *s3.Client, *cre
 	_, err := root.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(testBucket)})
 	require.NoError(t, err)
 	for _, k := range []string{"repo1/seed.txt", "repo10/seed.txt", "top.txt"} {
-		require.NoError(t, put(ctx, root, k, "seed of "+k))
+		require.NoError(t, harness.S3Put(ctx, root, testBucket, k, "seed of "+k))
 	}
 	v, err := credentials.NewVendor(credentials.DefaultConfig())
 	require.NoError(t, err)
@@ -123,9 +89,9 @@ func TestVendOnMinIO_B6(t *testing.T) {
 	other, err := v.Vend(ctx, credentials.Request{Target: target("repo10"), Access: credentials.AccessWrite, Caller: "user:bob"})
 	require.NoError(t, err)
 	oc := vendedClient(m, other)
-	_, err = get(ctx, oc, "repo1/seed.txt")
+	_, err = harness.S3Get(ctx, oc, testBucket, "repo1/seed.txt")
 	requireDenied(t, err)
-	require.NoError(t, put(ctx, oc, "repo10/own.txt", "x"))
+	require.NoError(t, harness.S3Put(ctx, oc, testBucket, "repo10/own.txt", "x"))
 
 	// Figures: what one vend costs with MinIO's STS on loopback (policy and AssumeRole;
 	// no authorization checks, which are the caller's).
@@ -143,46 +109,46 @@ func TestVendOnMinIO_B6(t *testing.T) {
 }
 
 func checkRead(ctx context.Context, t *testing.T, c *s3.Client) {
-	body, err := get(ctx, c, "repo1/seed.txt")
+	body, err := harness.S3Get(ctx, c, testBucket, "repo1/seed.txt")
 	require.NoError(t, err)
 	require.Equal(t, "seed of repo1/seed.txt", body)
-	keys, err := list(ctx, c, "repo1/")
+	keys, err := harness.S3List(ctx, c, testBucket, "repo1/")
 	require.NoError(t, err)
 	require.Equal(t, []string{"repo1/seed.txt"}, keys)
 
-	requireDenied(t, put(ctx, c, "repo1/new.txt", "no"))
+	requireDenied(t, harness.S3Put(ctx, c, testBucket, "repo1/new.txt", "no"))
 	_, err = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(testBucket), Key: aws.String("repo1/seed.txt")})
 	requireDenied(t, err)
 	// repo1 never reaches repo10, by key or by listing (a bare "repo1" prefix would).
-	_, err = get(ctx, c, "repo10/seed.txt")
+	_, err = harness.S3Get(ctx, c, testBucket, "repo10/seed.txt")
 	requireDenied(t, err)
-	_, err = get(ctx, c, "top.txt")
+	_, err = harness.S3Get(ctx, c, testBucket, "top.txt")
 	requireDenied(t, err)
 	for _, p := range []string{"repo10/", "repo1", "", "repo"} {
-		_, err = list(ctx, c, p)
+		_, err = harness.S3List(ctx, c, testBucket, p)
 		requireDenied(t, err)
 	}
 }
 
 func checkWrite(ctx context.Context, t *testing.T, c, root *s3.Client) {
-	require.NoError(t, put(ctx, c, "repo1/new.txt", "written"))
-	body, err := get(ctx, c, "repo1/new.txt")
+	require.NoError(t, harness.S3Put(ctx, c, testBucket, "repo1/new.txt", "written"))
+	body, err := harness.S3Get(ctx, c, testBucket, "repo1/new.txt")
 	require.NoError(t, err)
 	require.Equal(t, "written", body)
 	_, err = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(testBucket), Key: aws.String("repo1/new.txt")})
 	require.NoError(t, err)
-	_, err = get(ctx, root, "repo1/new.txt")
-	requireAPIError(t, err, "NoSuchKey")
+	_, err = harness.S3Get(ctx, root, testBucket, "repo1/new.txt")
+	harness.RequireS3Code(t, err, "NoSuchKey")
 
-	requireDenied(t, put(ctx, c, "repo10/evil.txt", "no"))
-	requireDenied(t, put(ctx, c, "repo1x.txt", "no"))
+	requireDenied(t, harness.S3Put(ctx, c, testBucket, "repo10/evil.txt", "no"))
+	requireDenied(t, harness.S3Put(ctx, c, testBucket, "repo1x.txt", "no"))
 	_, err = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(testBucket), Key: aws.String("repo10/seed.txt")})
 	requireDenied(t, err)
-	_, err = get(ctx, c, "repo10/seed.txt")
+	_, err = harness.S3Get(ctx, c, testBucket, "repo10/seed.txt")
 	requireDenied(t, err)
 	_, err = c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(testBucket), Key: aws.String("repo10/mp")})
 	requireDenied(t, err)
-	body, err = get(ctx, root, "repo10/seed.txt")
+	body, err = harness.S3Get(ctx, root, testBucket, "repo10/seed.txt")
 	require.NoError(t, err, "repo10 is untouched")
 	require.Equal(t, "seed of repo10/seed.txt", body)
 }
@@ -267,12 +233,12 @@ func TestVendOnMinIOExpiry_B6(t *testing.T) {
 		Duration: credentials.MinDuration, Caller: "user:alice@example.com"})
 	require.NoError(t, err)
 	s3c := vendedClient(m, c)
-	_, err = get(ctx, s3c, "repo1/seed.txt")
+	_, err = harness.S3Get(ctx, s3c, testBucket, "repo1/seed.txt")
 	require.NoError(t, err)
 	wait := time.Until(c.Expiration) + 5*time.Second
 	t.Logf("waiting %s for the credentials to expire at %s", wait.Round(time.Second), c.Expiration.Format(time.RFC3339))
 	time.Sleep(wait)
-	_, err = get(ctx, s3c, "repo1/seed.txt")
-	requireAPIError(t, err, "InvalidAccessKeyId", "ExpiredToken") // MinIO: InvalidAccessKeyId
+	_, err = harness.S3Get(ctx, s3c, testBucket, "repo1/seed.txt")
+	harness.RequireS3Code(t, err, "InvalidAccessKeyId", "ExpiredToken") // MinIO: InvalidAccessKeyId
 	t.Logf("after expiry: %v", err)
 }

@@ -10,8 +10,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -22,7 +20,6 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse-dev/gatehouse/client"
@@ -35,46 +32,10 @@ func s3With(m *harness.MinIO, c client.CredentialsResponse) *s3.Client {
 	return m.S3(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
 }
 
-func s3Put(c *s3.Client, key, body string) error {
-	_, err := c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(minioBucket), Key: aws.String(key), Body: strings.NewReader(body)})
-	return err
-}
-
-func s3Get(c *s3.Client, key string) (string, error) {
-	out, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(minioBucket), Key: aws.String(key)})
-	if err != nil {
-		return "", err
-	}
-	defer out.Body.Close()
-	b, err := io.ReadAll(out.Body)
-	return string(b), err
-}
-
-func s3Del(c *s3.Client, key string) error {
-	_, err := c.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(minioBucket), Key: aws.String(key)})
-	return err
-}
-
-func s3List(c *s3.Client, prefix string) ([]string, error) {
-	out, err := c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(minioBucket), Prefix: aws.String(prefix)})
-	if err != nil {
-		return nil, err
-	}
-	var keys []string
-	for _, o := range out.Contents {
-		keys = append(keys, aws.ToString(o.Key))
-	}
-	return keys, nil
-}
-
-func requireS3Code(t *testing.T, err error, codes ...string) {
+func requireS3Denied(t *testing.T, err error) {
 	t.Helper()
-	var ae smithy.APIError
-	require.True(t, errors.As(err, &ae), "want an S3 error %v, got %v", codes, err)
-	require.Contains(t, codes, ae.ErrorCode(), "%v", err)
+	harness.RequireS3Code(t, err, "AccessDenied")
 }
-
-func requireS3Denied(t *testing.T, err error) { t.Helper(); requireS3Code(t, err, "AccessDenied") }
 
 // minioWorld is MinIO, a server, org acme with member bob, the hmac config and two repos.
 type minioWorld struct {
@@ -106,9 +67,9 @@ func startMinioWorld(t *testing.T, backendName string) *minioWorld {
 	require.True(t, strings.HasPrefix(w.p1, "repo1/") && strings.HasPrefix(w.p10, "repo10/"), "%s %s", w.p1, w.p10)
 	w.bob = v.userToken(t, "bob@example.com")
 	for _, p := range []string{w.p1, w.p10} {
-		require.NoError(t, s3Put(w.root, p+"seed.txt", "seed of "+p))
+		require.NoError(t, harness.S3Put(context.Background(), w.root, minioBucket, p+"seed.txt", "seed of "+p))
 	}
-	require.NoError(t, s3Put(w.root, "top.txt", "outside every repo"))
+	require.NoError(t, harness.S3Put(context.Background(), w.root, minioBucket, "top.txt", "outside every repo"))
 	// String prefixes shorter than repo1's own: the bucket, "repo1" (which reaches
 	// repo10's objects), "repo1/", repo1's prefix without its final "/".
 	w.ancestors = []string{"", "repo", "repo1", "repo1/", "repo1/acme/", strings.TrimSuffix(w.p1, "/")}
@@ -137,14 +98,14 @@ func (w *minioWorld) readOverHTTP(t *testing.T) {
 	require.Equal(t, w.m.Endpoint, c.EndpointURL)
 	requireMinIOExpiry(t, c)
 	s := s3With(w.m, c)
-	body, err := s3Get(s, w.p1+"seed.txt")
+	body, err := harness.S3Get(context.Background(), s, minioBucket, w.p1+"seed.txt")
 	require.NoError(t, err)
 	require.Equal(t, "seed of "+w.p1, body)
-	keys, err := s3List(s, w.p1)
+	keys, err := harness.S3List(context.Background(), s, minioBucket, w.p1)
 	require.NoError(t, err)
 	require.Equal(t, []string{w.p1 + "seed.txt"}, keys)
-	requireS3Denied(t, s3Put(s, w.p1+"new.txt", "no"))
-	requireS3Denied(t, s3Del(s, w.p1+"seed.txt"))
+	requireS3Denied(t, harness.S3Put(context.Background(), s, minioBucket, w.p1+"new.txt", "no"))
+	requireS3Denied(t, harness.S3Delete(context.Background(), s, minioBucket, w.p1+"seed.txt"))
 	w.requireOutsideDenied(t, s)
 }
 
@@ -152,11 +113,11 @@ func (w *minioWorld) readOverHTTP(t *testing.T) {
 func (w *minioWorld) requireOutsideDenied(t *testing.T, s *s3.Client) {
 	t.Helper()
 	for _, k := range []string{w.p10 + "seed.txt", "top.txt"} {
-		_, err := s3Get(s, k)
+		_, err := harness.S3Get(context.Background(), s, minioBucket, k)
 		requireS3Denied(t, err)
 	}
 	for _, p := range append([]string{w.p10}, w.ancestors...) {
-		_, err := s3List(s, p)
+		_, err := harness.S3List(context.Background(), s, minioBucket, p)
 		requireS3Denied(t, err)
 	}
 }
@@ -165,33 +126,33 @@ func (w *minioWorld) writeOverHTTP(t *testing.T) {
 	c, _ := w.v.vend(t, w.bob, "acme/repo1", client.CredentialsRequest{Access: client.AccessWrite}, 200)
 	require.WithinDuration(t, time.Now().Add(time.Hour), *c.Expiration, time.Minute, "1h by default")
 	s := s3With(w.m, c)
-	require.NoError(t, s3Put(s, w.p1+"new.txt", "written"))
-	body, err := s3Get(s, w.p1+"new.txt")
+	require.NoError(t, harness.S3Put(context.Background(), s, minioBucket, w.p1+"new.txt", "written"))
+	body, err := harness.S3Get(context.Background(), s, minioBucket, w.p1+"new.txt")
 	require.NoError(t, err)
 	require.Equal(t, "written", body)
-	require.NoError(t, s3Del(s, w.p1+"new.txt"))
-	_, err = s3Get(w.root, w.p1+"new.txt")
-	requireS3Code(t, err, "NoSuchKey")
+	require.NoError(t, harness.S3Delete(context.Background(), s, minioBucket, w.p1+"new.txt"))
+	_, err = harness.S3Get(context.Background(), w.root, minioBucket, w.p1+"new.txt")
+	harness.RequireS3Code(t, err, "NoSuchKey")
 	multipart(t, s, w.p1+"big.bin")
 
 	for _, k := range []string{w.p10 + "evil.txt", strings.TrimSuffix(w.p1, "/") + "x.txt", "top.txt"} {
-		requireS3Denied(t, s3Put(s, k, "no"))
+		requireS3Denied(t, harness.S3Put(context.Background(), s, minioBucket, k, "no"))
 	}
-	requireS3Denied(t, s3Del(s, w.p10+"seed.txt"))
+	requireS3Denied(t, harness.S3Delete(context.Background(), s, minioBucket, w.p10+"seed.txt"))
 	_, err = s.CreateMultipartUpload(context.Background(), &s3.CreateMultipartUploadInput{Bucket: aws.String(minioBucket), Key: aws.String(w.p10 + "mp")})
 	requireS3Denied(t, err)
 	w.requireOutsideDenied(t, s)
-	body, err = s3Get(w.root, w.p10+"seed.txt")
+	body, err = harness.S3Get(context.Background(), w.root, minioBucket, w.p10+"seed.txt")
 	require.NoError(t, err)
 	require.Equal(t, "seed of "+w.p10, body, "repo10 is untouched")
 
 	// repo10's writer does not reach repo1 either.
 	c10, _ := w.v.vend(t, w.bob, "acme/repo10", client.CredentialsRequest{Access: client.AccessWrite}, 200)
 	s10 := s3With(w.m, c10)
-	_, err = s3Get(s10, w.p1+"seed.txt")
+	_, err = harness.S3Get(context.Background(), s10, minioBucket, w.p1+"seed.txt")
 	requireS3Denied(t, err)
-	requireS3Denied(t, s3Put(s10, w.p1+"evil.txt", "no"))
-	require.NoError(t, s3Put(s10, w.p10+"own.txt", "x"))
+	requireS3Denied(t, harness.S3Put(context.Background(), s10, minioBucket, w.p1+"evil.txt", "no"))
+	require.NoError(t, harness.S3Put(context.Background(), s10, minioBucket, w.p10+"own.txt", "x"))
 }
 
 // multipart uploads two parts (the first at MinIO's 5 MiB minimum), completes the upload,
@@ -249,10 +210,10 @@ func (w *minioWorld) overCLI(t *testing.T) {
 	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
 	require.NoError(t, err)
 	s := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
-	body, err := s3Get(s, w.p1+"seed.txt")
+	body, err := harness.S3Get(context.Background(), s, minioBucket, w.p1+"seed.txt")
 	require.NoError(t, err, "the AWS SDK reads the exported environment")
 	require.Equal(t, "seed of "+w.p1, body)
-	requireS3Denied(t, s3Put(s, w.p1+"cli.txt", "no"))
+	requireS3Denied(t, harness.S3Put(context.Background(), s, minioBucket, w.p1+"cli.txt", "no"))
 	w.requireOutsideDenied(t, s)
 
 	out, errOut, code = gh(t, w.v.s, w.bob, "", "creds", "acme/repo10", "--access", "write", "--duration", "30m", "-o", "json")
@@ -260,7 +221,7 @@ func (w *minioWorld) overCLI(t *testing.T) {
 	var c client.CredentialsResponse
 	require.NoError(t, json.Unmarshal([]byte(out), &c))
 	require.WithinDuration(t, time.Now().Add(30*time.Minute), *c.Expiration, time.Minute)
-	require.NoError(t, s3Put(s3With(w.m, c), w.p10+"cli.txt", "via the CLI"))
+	require.NoError(t, harness.S3Put(context.Background(), s3With(w.m, c), minioBucket, w.p10+"cli.txt", "via the CLI"))
 
 	eve := w.v.userToken(t, "eve@example.com")
 	for _, c := range []struct {
@@ -305,17 +266,17 @@ func (w *minioWorld) expiry(t *testing.T) {
 	requireMinIOExpiry(t, c)
 	forged := c
 	forged.SessionToken = c.SessionToken[:len(c.SessionToken)-4] + "AAAA"
-	_, err := s3Get(s3With(w.m, forged), w.p1+"seed.txt")
+	_, err := harness.S3Get(context.Background(), s3With(w.m, forged), minioBucket, w.p1+"seed.txt")
 	require.Error(t, err, "a session token MinIO did not sign is refused")
 	if os.Getenv("GATEHOUSE_MINIO_EXPIRY") != "1" {
 		t.Skip("set GATEHOUSE_MINIO_EXPIRY=1 to wait out MinIO's 15-minute minimum session (the expiry MinIO holds was checked)")
 	}
 	s := s3With(w.m, c)
-	_, err = s3Get(s, w.p1+"seed.txt")
+	_, err = harness.S3Get(context.Background(), s, minioBucket, w.p1+"seed.txt")
 	require.NoError(t, err)
 	wait := time.Until(*c.Expiration) + 5*time.Second
 	t.Logf("waiting %s for the credentials to expire at %s", wait.Round(time.Second), c.Expiration.Format(time.RFC3339))
 	time.Sleep(wait)
-	_, err = s3Get(s, w.p1+"seed.txt")
-	requireS3Code(t, err, "InvalidAccessKeyId", "ExpiredToken", "AccessDenied")
+	_, err = harness.S3Get(context.Background(), s, minioBucket, w.p1+"seed.txt")
+	harness.RequireS3Code(t, err, "InvalidAccessKeyId", "ExpiredToken", "AccessDenied")
 }

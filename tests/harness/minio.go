@@ -2,12 +2,15 @@ package harness
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"github.com/aws/smithy-go"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -53,6 +56,53 @@ var minioTool = tool{
 // the test fails and says how to get one, unless GATEHOUSE_SKIP_MINIO=1 asks to skip:
 // then it is skipped loudly.
 func MinIOBinary(t testing.TB) string { return minioTool.require(t) }
+
+// S3Put, S3Get, S3Delete and S3List are the object calls the MinIO tests make, through
+// client c on bucket.
+func S3Put(ctx context.Context, c *s3.Client, bucket, key, body string) error {
+	_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body)})
+	return err
+}
+
+func S3Get(ctx context.Context, c *s3.Client, bucket, key string) (string, error) {
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return "", err
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(out.Body)
+	return string(b), err
+}
+
+func S3Delete(ctx context.Context, c *s3.Client, bucket, key string) error {
+	_, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	return err
+}
+
+func S3List(ctx context.Context, c *s3.Client, bucket, prefix string) ([]string, error) {
+	out, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, o := range out.Contents {
+		keys = append(keys, aws.ToString(o.Key))
+	}
+	return keys, nil
+}
+
+// RequireS3Code fails t unless err is an S3 API error with one of codes (AccessDenied
+// for a refusal by the session policy).
+func RequireS3Code(t testing.TB, err error, codes ...string) {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("want an S3 error %v, got %v", codes, err)
+	}
+	if !slices.Contains(codes, ae.ErrorCode()) {
+		t.Fatalf("want an S3 error %v, got %v", codes, err)
+	}
+}
 
 // gopathBins is where go install puts minio: bin/minio under each GOPATH entry.
 func gopathBins() []string {
