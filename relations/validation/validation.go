@@ -173,59 +173,20 @@ func validateYAML(ctx context.Context, file string, contents []byte, dir string)
 		rep.Errors = append(rep.Errors, fromParseError(file, contents, err))
 		return rep, nil
 	}
-
-	// Where schema diagnostics point: the YAML file itself (offset by the line of the
-	// `schema:` block), or the schemaFile.
-	schemaDiagFile, schemaLineOffset := file, vf.Schema.SourcePosition.LineNumber
-	var src *source
-	switch {
-	case vf.SchemaFile != "" && strings.TrimSpace(vf.Schema.Schema) != "":
-		rep.Errors = append(rep.Errors, Diagnostic{File: file, Line: vf.Schema.SourcePosition.LineNumber,
-			Message: "a validation file may have `schema` or `schemaFile`, not both"})
-		return rep, nil
-	case vf.SchemaFile != "" && dir == "":
-		rep.Errors = append(rep.Errors, Diagnostic{File: file,
-			Message: "`schemaFile` is not supported here: inline the schema under `schema`"})
-		return rep, nil
-	case vf.SchemaFile != "":
-		schemaPath := vf.SchemaFile
-		if !filepath.IsAbs(schemaPath) {
-			schemaPath = filepath.Join(dir, schemaPath)
+	where, diag, err := locateSchema(file, vf, dir)
+	if err != nil || diag != nil {
+		if diag != nil {
+			rep.Errors = append(rep.Errors, *diag)
 		}
-		if _, err := os.Stat(schemaPath); err != nil { //nolint:gosec // G703: files named by the user; the API refuses schemaFile
-			return Report{}, fmt.Errorf("%s: schemaFile: %w", file, err)
-		}
-		// pkg/development reads the schemaFile through an fs.FS, which cannot hold "..":
-		// root the FS at the schema's own directory, which is also where its imports live.
-		src = &source{fsys: os.DirFS(filepath.Dir(schemaPath)), root: filepath.Base(schemaPath)}
-		vf.SchemaFile = src.root
-		schemaDiagFile, schemaLineOffset = schemaPath, 0
-	case strings.TrimSpace(vf.Schema.Schema) == "":
-		rep.Errors = append(rep.Errors, Diagnostic{File: file, Message: "no schema: set `schema` or `schemaFile`"})
-		return rep, nil
-	case dir != "":
-		src = &source{fsys: os.DirFS(dir), root: "schema"}
+		return rep, err
 	}
-
-	yctx, devErrs, err := development.NewDevContextForValidationFile(ctx, vf, src.options()...)
+	yctx, devErrs, err := development.NewDevContextForValidationFile(ctx, vf, where.src.options()...)
 	if err != nil {
 		rep.Errors = append(rep.Errors, Diagnostic{File: file, Message: err.Error()})
 		return rep, nil
 	}
 	if devErrs != nil {
-		for _, de := range devErrs.GetInputErrors() {
-			// Positions are already absolute in the YAML file, except schema errors when
-			// the schema comes from schemaFile, which are relative to that file.
-			diagFile := file
-			if de.GetSource() == devinterface.DeveloperError_SCHEMA {
-				diagFile = schemaDiagFile
-				if len(de.GetPath()) > 0 && src != nil && de.GetPath()[0] != src.root && schemaDiagFile != file {
-					diagFile = filepath.Join(filepath.Dir(schemaDiagFile), de.GetPath()[0])
-				}
-			}
-			rep.Errors = append(rep.Errors, fromDevError(diagFile, 0, de))
-		}
-		sortDiagnostics(rep.Errors)
+		rep.Errors = where.inputErrors(file, devErrs.GetInputErrors())
 		return rep, nil
 	}
 	defer yctx.DevContext.Dispose()
@@ -235,13 +196,75 @@ func validateYAML(ctx context.Context, file string, contents []byte, dir string)
 		return rep, fmt.Errorf("computing schema warnings: %w", err)
 	}
 	for _, w := range warnings {
-		rep.Warnings = append(rep.Warnings, fromDevWarning(schemaDiagFile, schemaLineOffset, w))
+		rep.Warnings = append(rep.Warnings, fromDevWarning(where.file, where.lineOffset, w))
 	}
 	if err := runChecks(&rep, file, yctx); err != nil {
 		return rep, err
 	}
 	sortDiagnostics(rep.Warnings)
 	return rep, nil
+}
+
+// schemaLocation is where a validation file's schema comes from, and so where schema
+// diagnostics point: the YAML file itself (offset by the line of the `schema:` block),
+// or the schemaFile.
+type schemaLocation struct {
+	src        *source
+	file       string
+	lineOffset int
+}
+
+// locateSchema finds the schema of vf (named file, read from dir when not ""), pointing
+// vf.SchemaFile into the returned source. A diagnostic means the file names no usable
+// schema; an error, that the schemaFile cannot be read.
+func locateSchema(file string, vf *validationfile.ValidationFile, dir string) (schemaLocation, *Diagnostic, error) {
+	where := schemaLocation{file: file, lineOffset: vf.Schema.SourcePosition.LineNumber}
+	switch {
+	case vf.SchemaFile != "" && strings.TrimSpace(vf.Schema.Schema) != "":
+		return where, &Diagnostic{File: file, Line: vf.Schema.SourcePosition.LineNumber,
+			Message: "a validation file may have `schema` or `schemaFile`, not both"}, nil
+	case vf.SchemaFile != "" && dir == "":
+		return where, &Diagnostic{File: file,
+			Message: "`schemaFile` is not supported here: inline the schema under `schema`"}, nil
+	case vf.SchemaFile != "":
+		schemaPath := vf.SchemaFile
+		if !filepath.IsAbs(schemaPath) {
+			schemaPath = filepath.Join(dir, schemaPath)
+		}
+		if _, err := os.Stat(schemaPath); err != nil { //nolint:gosec // G703: files named by the user; the API refuses schemaFile
+			return where, nil, fmt.Errorf("%s: schemaFile: %w", file, err)
+		}
+		// pkg/development reads the schemaFile through an fs.FS, which cannot hold "..":
+		// root the FS at the schema's own directory, which is also where its imports live.
+		where.src = &source{fsys: os.DirFS(filepath.Dir(schemaPath)), root: filepath.Base(schemaPath)}
+		vf.SchemaFile = where.src.root
+		where.file, where.lineOffset = schemaPath, 0
+	case strings.TrimSpace(vf.Schema.Schema) == "":
+		return where, &Diagnostic{File: file, Message: "no schema: set `schema` or `schemaFile`"}, nil
+	case dir != "":
+		where.src = &source{fsys: os.DirFS(dir), root: "schema"}
+	}
+	return where, nil, nil
+}
+
+// inputErrors turns the developer errors of loading validation file file into sorted
+// diagnostics. Positions are already absolute in the YAML file, except schema errors when
+// the schema comes from a schemaFile, which are relative to that file (or to the file it
+// imports that the error names).
+func (w schemaLocation) inputErrors(file string, errs []*devinterface.DeveloperError) []Diagnostic {
+	var out []Diagnostic
+	for _, de := range errs {
+		diagFile := file
+		if de.GetSource() == devinterface.DeveloperError_SCHEMA {
+			diagFile = w.file
+			if len(de.GetPath()) > 0 && w.src != nil && de.GetPath()[0] != w.src.root && w.file != file {
+				diagFile = filepath.Join(filepath.Dir(w.file), de.GetPath()[0])
+			}
+		}
+		out = append(out, fromDevError(diagFile, 0, de))
+	}
+	sortDiagnostics(out)
+	return out
 }
 
 // ValidateWithSchema runs the validation file contents (named file in diagnostics) against
