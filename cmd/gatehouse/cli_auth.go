@@ -119,37 +119,9 @@ token are saved to the config file.`,
 			if start.Handle == "" {
 				return errors.New("the server started no login (no handle in its answer)")
 			}
-			w := cmd.ErrOrStderr()
-			var tok client.LoginResponse
-			switch {
-			case start.Mode == "copy_code" || (noBrowser && start.AuthURL != ""):
-				url := start.AuthURL
-				if url == "" {
-					url = start.VerificationURI
-				}
-				fmt.Fprintf(w, "Open this URL in a browser, log in, and paste the code you are given:\n\n  %s\n\nCode: ", url)
-				code, err := readCode(cmd.InOrStdin())
-				if err != nil {
-					return err
-				}
-				if tok, err = c.DeviceToken(ctx, client.DeviceTokenRequest{Handle: start.Handle, Code: code}); err != nil {
-					return err
-				}
-			case start.Mode == "device" || start.Mode == "":
-				url := start.VerificationURIComplete
-				if url == "" {
-					url = start.VerificationURI
-				}
-				fmt.Fprintf(w, "Open this URL on any device and log in:\n\n  %s\n\n", url)
-				if start.UserCode != "" {
-					fmt.Fprintf(w, "and enter the code: %s\n\n", start.UserCode)
-				}
-				fmt.Fprintln(w, "Waiting for the login to complete...")
-				if tok, err = pollDevice(ctx, c, start); err != nil {
-					return err
-				}
-			default:
-				return fmt.Errorf("the server offered an unknown login mode %q", start.Mode)
+			tok, err := completeLogin(cmd, c, start, noBrowser)
+			if err != nil {
+				return err
 			}
 			if tok.Token == "" {
 				return errors.New("the server answered without a token")
@@ -167,6 +139,38 @@ token are saved to the config file.`,
 	cmd.Flags().StringVar(&issuer, "issuer", "", "identity provider to log in with (default: the server's)")
 	cmd.Flags().BoolVar(&noBrowser, "no-browser", false, "paste a code instead of waiting for a browser on another device")
 	return cmd
+}
+
+// completeLogin finishes the login start began, the way the server offered: the user
+// pastes a code (copy code, or --no-browser), or logs in on any device while this waits
+// (device code).
+func completeLogin(cmd *cobra.Command, c *client.Client, start client.DeviceResponse, noBrowser bool) (client.LoginResponse, error) {
+	w, ctx := cmd.ErrOrStderr(), cmd.Context()
+	switch {
+	case start.Mode == "copy_code" || (noBrowser && start.AuthURL != ""):
+		url := start.AuthURL
+		if url == "" {
+			url = start.VerificationURI
+		}
+		fmt.Fprintf(w, "Open this URL in a browser, log in, and paste the code you are given:\n\n  %s\n\nCode: ", url)
+		code, err := readCode(cmd.InOrStdin())
+		if err != nil {
+			return client.LoginResponse{}, err
+		}
+		return c.DeviceToken(ctx, client.DeviceTokenRequest{Handle: start.Handle, Code: code})
+	case start.Mode == "device" || start.Mode == "":
+		url := start.VerificationURIComplete
+		if url == "" {
+			url = start.VerificationURI
+		}
+		fmt.Fprintf(w, "Open this URL on any device and log in:\n\n  %s\n\n", url)
+		if start.UserCode != "" {
+			fmt.Fprintf(w, "and enter the code: %s\n\n", start.UserCode)
+		}
+		fmt.Fprintln(w, "Waiting for the login to complete...")
+		return pollDevice(ctx, c, start)
+	}
+	return client.LoginResponse{}, fmt.Errorf("the server offered an unknown login mode %q", start.Mode)
 }
 
 func readCode(r io.Reader) (string, error) {
