@@ -183,8 +183,25 @@ func (s *server) router() *gin.Engine {
 }
 
 func (s *server) routeTable() []route {
+	var routes []route
+	// Each area has its own table (its method lives beside its handlers where it can).
+	routes = append(routes, s.platformRoutes()...)
+	routes = append(routes, s.identityRoutes()...)
+	routes = append(routes, s.orgRoutes()...)
+	routes = append(routes, s.checkRoutes()...)
+	routes = append(routes, s.ingressRoutes()...) // C3, h/ingress
+	routes = append(routes, s.bucketRoutes()...)
+	routes = append(routes, s.repoRoutes()...)
+	routes = append(routes, s.pipelineRoutes()...)   // repo roles, pipelines (contract D2)
+	routes = append(routes, s.credentialRoutes()...) // credential vending (B6, h/vend)
+	return routes
+}
+
+// platformRoutes: probes, metrics, the OpenAPI document, activation, platform admins,
+// admin-only mode and robots.
+func (s *server) platformRoutes() []route {
 	metrics := gin.WrapH(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
-	routes := []route{
+	return []route{
 		// Platform (C4, P1-P4, ID3).
 		{Method: "GET", Path: "/api/iam/version", Summary: "Server version", Rules: "C4", Public: true, Response: client.VersionResponse{}, Status: 200, Op: authz.OpPublic, handler: s.version},
 		{Method: "GET", Path: "/api/iam/v1/ping", Summary: "Liveness ping", Rules: "C4", Public: true, Response: client.StatusResponse{}, Status: 200, Op: authz.OpPublic, handler: ping},
@@ -202,7 +219,12 @@ func (s *server) routeTable() []route {
 		{Method: "POST", Path: "/api/v1/robots", Summary: "Create a robot and its first token", Rules: "ID3", Request: client.RobotRequest{}, Response: client.MintResponse{}, Status: 201, Audit: "robot.create", Op: authz.OpPlatformAdmin, Secret: true, Errors: []failure{errExists}, handler: s.createRobot},
 		{Method: "GET", Path: "/api/v1/robots", Summary: "List robots", Rules: "ID3", Response: client.RobotsResponse{}, Status: 200, Op: authz.OpPlatformAdmin, handler: s.listRobots},
 		{Method: "DELETE", Path: "/api/v1/robots/:name", Summary: "Delete a robot, its tokens and relationships", Rules: "ID3", Response: client.SubjectResponse{}, Status: 200, Audit: "robot.delete", Op: authz.OpPlatformAdmin, Errors: []failure{errNotFound, errLastAdmin}, handler: s.deleteRobot},
+	}
+}
 
+// identityRoutes: logins and tokens.
+func (s *server) identityRoutes() []route {
+	return []route{
 		// Login (T1, T2).
 		{Method: "GET", Path: "/api/v1/auth/issuers", Summary: "The OIDC issuers people can log in through", Rules: "T1", Public: true, Response: client.IssuersResponse{}, Status: 200, Op: authz.OpPublic, handler: s.listIssuers},
 		{Method: "GET", Path: "/api/v1/auth/login", Summary: "Start a browser login (authorization code + PKCE): redirects to the issuer", Rules: "T1", Public: true, Query: []string{"issuer"}, Status: 302, Op: authz.OpPublic, Errors: []failure{errNoLogin, errIssuer}, handler: s.loginBrowser},
@@ -218,7 +240,12 @@ func (s *server) routeTable() []route {
 		{Method: "POST", Path: "/api/v1/tokens", Summary: "Mint a token for oneself, or (platform admins) for any subject", Rules: "T3 T4", Request: client.MintRequest{}, Response: client.MintResponse{}, Status: 201, Audit: "token.mint", Op: authz.OpTokenMint, Secret: true, Description: "A derived token never outlives its parent, the token making the request: expires_at is capped at the parent's expiry and capped:true says so; revoking, deleting or expiring the parent refuses it. Tokens with admin power (owner a platform or org admin, grants allowing administration) live at most the admin lifetime. A scoped token needs the manage function on token to mint, list or revoke tokens.", Errors: []failure{errNotFound}, handler: s.mintToken},
 		{Method: "GET", Path: "/api/v1/tokens", Summary: "List one's own tokens (no secrets)", Rules: "T3", Response: client.TokensResponse{}, Status: 200, Op: authz.OpTokenList, Description: "A scoped token needs the manage function on token.", handler: s.listTokens},
 		{Method: "DELETE", Path: "/api/v1/tokens/:id", Summary: "Revoke a token", Rules: "T3", Response: client.RevokeResponse{}, Status: 200, Audit: "token.revoke", Op: authz.OpTokenRevoke, Description: "A scoped token needs the manage function on token. Revoking a token refuses every token minted from it.", Errors: []failure{errNotFound}, handler: s.revokeToken},
+	}
+}
 
+// orgRoutes: orgs, members, teams, API keys and the audit log.
+func (s *server) orgRoutes() []route {
+	return []route{
 		// Orgs, members, teams, API keys (O1-O4, ID2).
 		{Method: "POST", Path: "/api/v1/orgs", Summary: "Create an org (platform admins)", Rules: "O1", Request: client.OrgRequest{}, Response: client.Org{}, Status: 201, Audit: "org.create", Op: authz.OpOrgCreate, Errors: []failure{errExists}, handler: s.createOrg},
 		{Method: "GET", Path: "/api/v1/orgs", Summary: "List the orgs the caller can see", Rules: "O1", Response: client.OrgsResponse{}, Status: 200, Op: authz.OpOrgList, handler: s.listOrgs},
@@ -237,7 +264,12 @@ func (s *server) routeTable() []route {
 		{Method: "GET", Path: "/api/v1/orgs/:org/api-keys", Summary: "List API keys (metadata only)", Rules: "ID2", Response: client.APIKeysResponse{}, Status: 200, Op: authz.OpAPIKeyManage, Errors: []failure{errNotFound}, handler: s.listAPIKeys},
 		{Method: "DELETE", Path: "/api/v1/orgs/:org/api-keys/:name", Summary: "Delete an API key; refused at once", Rules: "ID2", Response: client.DeletedResponse{}, Status: 200, Audit: "api_key.delete", Op: authz.OpAPIKeyManage, Description: "Refuses the key and every token minted from it at once.", Errors: []failure{errNotFound, errLastAdmin}, handler: s.deleteAPIKey},
 		{Method: "GET", Path: "/api/v1/audit", Summary: "Read the audit log", Rules: "AU1", Query: []string{paramOrg, "actor", "since", "limit"}, Response: client.AuditResponse{}, Status: 200, Op: authz.OpAuditRead, Errors: []failure{errNotFound}, handler: s.listAudit},
+	}
+}
 
+// checkRoutes: checks and lookups, relationships and the schema.
+func (s *server) checkRoutes() []route {
+	return []route{
 		// Checks (C1, C2).
 		{Method: "POST", Path: "/api/v1/check", Summary: "Check one permission", Rules: "C1", Request: client.CheckRequest{}, Response: client.CheckResponse{}, Status: 200, Op: authz.OpCheck, Description: "permission is one of the resource type's permissions (read, write, delete, manage_acl, manage, create_repo, super_admin); internal relations of the schema are refused with 400.", handler: s.check},
 		{Method: "POST", Path: "/api/v1/check/bulk", Summary: "Check many permissions", Rules: "C2", Request: client.BulkRequest{}, Response: client.BulkResponse{}, Status: 200, Op: authz.OpCheck, handler: s.checkBulk},
@@ -253,13 +285,6 @@ func (s *server) routeTable() []route {
 		{Method: "GET", Path: "/api/v1/schema", Summary: "The policy schema in force", Rules: "A2", Response: client.SchemaResponse{}, Status: 200, Op: authz.OpSchemaRead, handler: s.getSchema},
 		{Method: "POST", Path: "/api/v1/schema/validate", Summary: "Validate a schema or a validation file", Rules: "A2", Request: client.ValidateRequest{}, Response: client.ValidateResponse{}, Status: 200, Op: authz.OpSchemaRead, handler: s.validateSchema},
 	}
-	// Each further area appends its own table (its method lives beside its handlers).
-	routes = append(routes, s.ingressRoutes()...) // C3, h/ingress
-	routes = append(routes, s.bucketRoutes()...)
-	routes = append(routes, s.repoRoutes()...)
-	routes = append(routes, s.pipelineRoutes()...)   // repo roles, pipelines (contract D2)
-	routes = append(routes, s.credentialRoutes()...) // credential vending (B6, h/vend)
-	return routes
 }
 
 // ready answers 200 while SpiceDB answers, 503 otherwise.
