@@ -49,19 +49,27 @@ func oneApp(t *testing.T, backend string, wrap func(store.Store) store.Store) *a
 
 // twoApps returns two replicas of one installation, each store wrapped by wrap. On
 // "memory" they are one App (a memory installation is one process; two goroutines on it
-// are two callers). On "postgres" replica A embeds SpiceDB on a fresh database and B
-// talks to a SpiceDB server process on it (one process cannot embed two: their metrics
-// share Prometheus' default registry), each with its own SQL store on the one database,
-// so that locks and records are shared only through PostgreSQL.
+// are two callers). On "postgres" they are replicaApps.
 func twoApps(t *testing.T, backend string, wrap func(store.Store) store.Store) (a, b *app.App) {
 	t.Helper()
 	if backend == "memory" {
 		a = oneApp(t, backend, wrap)
 		return a, a
 	}
+	return replicaApps(t, func(cfg *app.Config) { cfg.WrapStore = wrap })
+}
+
+// replicaApps returns two replicas on a fresh PostgreSQL database, each configured by
+// set: replica A embeds SpiceDB on the database and B talks to a SpiceDB server process
+// on it (one process cannot embed two: their metrics share Prometheus' default
+// registry), each with its own SQL store on the one database, so that locks and records
+// are shared only through PostgreSQL.
+func replicaApps(t *testing.T, set func(*app.Config)) (a, b *app.App) {
+	t.Helper()
 	db := harness.StartPostgres(t)
-	a = newApp(t, appConfig(db, wrap))
-	cfg := appConfig(db, wrap)
+	cfg := appConfig(db, nil)
+	set(&cfg)
+	a = newApp(t, cfg)
 	cfg.SpiceDBEndpoint, cfg.SpiceDBToken = harness.StartSpiceDB(t, db)
 	cfg.SpiceDBInsecure = true
 	return a, newApp(t, cfg)
