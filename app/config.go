@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/ingress"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/relations"
+	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
@@ -67,6 +68,17 @@ type Config struct {
 	Logger *slog.Logger
 	// Stderr receives the ephemeral banner (and the logs when Logger is nil); nil: discarded.
 	Stderr io.Writer
+
+	// Hooks of the in-process tests (h/apptests), never set by `gatehouse serve`;
+	// Validate checks nothing of them.
+
+	// WrapStore, tests only: wraps Gatehouse's store before any service gets it (the
+	// guard and its locks, orgs, platform, tokens, login, buckets, repos), to inject
+	// faults such as delays or lock-free guards; nil: none.
+	WrapStore func(store.Store) store.Store
+	// LoginNow, tests only: the login service's clock (pending logins' expiry, device
+	// polling intervals, ID token times); nil: time.Now.
+	LoginNow func() time.Time
 }
 
 // DefaultConfig is the configuration of a bare `gatehouse serve`: everything in this

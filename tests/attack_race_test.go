@@ -15,14 +15,10 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/buckets"
 	"github.com/gatehouse-dev/gatehouse/credentials"
-	"github.com/gatehouse-dev/gatehouse/guard"
 	"github.com/gatehouse-dev/gatehouse/orgs"
 	"github.com/gatehouse-dev/gatehouse/relations"
 	"github.com/gatehouse-dev/gatehouse/repos"
-	"github.com/gatehouse-dev/gatehouse/roles"
-	"github.com/gatehouse-dev/gatehouse/schema"
 	"github.com/gatehouse-dev/gatehouse/store"
-	"github.com/gatehouse-dev/gatehouse/tests/harness"
 )
 
 const orgRaceRounds = 40
@@ -40,28 +36,26 @@ func TestR5OrgDeleteRepoCreateRace(t *testing.T) {
 	for _, backend := range []string{"memory", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			engine, st := raceBackend(t, backend)
-			a := newDataReplica(t, engine, st)
-			b := a
-			rel := guard.New(engine, st)
-			og := orgs.New(rel, slowOrgDelete{st}, nil, "example.com")
+			// One App: bucket and repo calls jittered (jitter), the org deletion slowed.
+			a := oneApp(t, backend, func(st store.Store) store.Store { return jitter(slowOrgDelete{st}) })
+			b, og, rel := a, a.Orgs(), a.Engine()
 			owner := relations.Subject{Object: relations.Object{Type: "user", ID: "ann@example.com"}}
 			outcomes := map[string]int{}
 			for i := range orgRaceRounds {
 				org := fmt.Sprintf("race%d", i)
 				_, err := og.Create(ctx, "robot:admin", org)
 				require.NoError(t, err)
-				_, err = a.buckets.Create(ctx, "robot:admin", org, buckets.Input{Nickname: "main", URI: fmt.Sprintf("s3://org-race-%d", i),
+				_, err = a.Buckets().Create(ctx, "robot:admin", org, buckets.Input{Nickname: "main", URI: fmt.Sprintf("s3://org-race-%d", i),
 					Auth: credentials.Auth{Type: credentials.AuthSelfManaged}, Default: true})
 				require.NoError(t, err)
 				errs := releaseTogether(
 					func() error { return og.Delete(ctx, org) },
-					func() error { _, _, err := b.repos.Create(ctx, owner, org, "r", ""); return err },
+					func() error { _, _, err := b.Repos().Create(ctx, owner, org, "r", ""); return err },
 				)
 				outcomes[fmt.Sprintf("delete_ok=%t create_ok=%t", errs[0] == nil, errs[1] == nil)]++
 				left, err := rel.Read(ctx, relations.Filter{ResourceType: "repo", ResourceID: org + "/r"}, relations.Consistency{Full: true})
 				require.NoError(t, err)
-				_, rowErr := a.st.GetRepo(ctx, org, "r")
+				_, rowErr := a.Store().GetRepo(ctx, org, "r")
 				if errs[0] == nil { // the org is gone: nothing of the repo may remain (R5)
 					require.Empty(t, left, "round %d: %v", i, errs)
 					require.ErrorIs(t, rowErr, store.ErrNotFound, "round %d: a repo row in a deleted org", i)
@@ -76,34 +70,13 @@ func TestR5OrgDeleteRepoCreateRace(t *testing.T) {
 	}
 }
 
-// raceBackend is one SpiceDB and one store: the memory ones, or PostgreSQL for both.
-func raceBackend(t *testing.T, backend string) (relations.Engine, store.Store) {
-	t.Helper()
-	ctx := context.Background()
-	cfg, st := relations.EmbeddedConfig{}, store.Store(store.NewMemory())
-	if backend == "postgres" {
-		db := harness.StartPostgres(t)
-		sql, err := store.NewSQL(ctx, db)
-		require.NoError(t, err)
-		t.Cleanup(sql.Close)
-		require.NoError(t, sql.Migrate(ctx))
-		cfg, st = relations.EmbeddedConfig{DatastoreEngine: "postgres", DatastoreURI: db}, sql
-	}
-	engine, err := relations.NewEmbedded(ctx, cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = engine.Close() })
-	require.NoError(t, engine.WriteSchema(ctx, schema.Text))
-	return engine, st
-}
-
 // TestO3R5OrgDeleteMemberAddRace: a member, team, team member or API key added while
 // the org is deleted either lands before (and goes with the org) or is refused; never a
 // membership left behind that a new org of the same name would inherit.
 func TestO3R5OrgDeleteMemberAddRace(t *testing.T) {
 	ctx := context.Background()
-	engine, st := raceBackend(t, "memory")
-	rel := guard.New(engine, st)
-	og := orgs.New(rel, slowOrgDelete{st}, nil, "example.com")
+	a := oneApp(t, "memory", func(st store.Store) store.Store { return slowOrgDelete{st} })
+	engine, og := a.Engine(), a.Orgs()
 	outcomes := map[string]int{}
 	for i := range orgRaceRounds {
 		org := fmt.Sprintf("mrace%d", i)
@@ -134,14 +107,11 @@ func TestR5RepoDeleteRoleSetRace(t *testing.T) {
 	for _, backend := range []string{"memory", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			engine, st := raceBackend(t, backend)
-			a := newDataReplica(t, engine, st)
-			rel := guard.New(engine, st)
-			rs := roles.New(rel)
-			og := orgs.New(rel, st, nil, "example.com")
+			a := oneApp(t, backend, jitter)
+			engine, rs, og := a.Engine(), a.Roles(), a.Orgs()
 			_, err := og.Create(ctx, "robot:admin", "acme")
 			require.NoError(t, err)
-			_, err = a.buckets.Create(ctx, "robot:admin", "acme", buckets.Input{Nickname: "main", URI: "s3://role-race-" + backend,
+			_, err = a.Buckets().Create(ctx, "robot:admin", "acme", buckets.Input{Nickname: "main", URI: "s3://role-race-" + backend,
 				Auth: credentials.Auth{Type: credentials.AuthSelfManaged}, Default: true})
 			require.NoError(t, err)
 			owner := relations.Subject{Object: relations.Object{Type: "user", ID: "ann@example.com"}}
@@ -149,10 +119,10 @@ func TestR5RepoDeleteRoleSetRace(t *testing.T) {
 			outcomes := map[string]int{}
 			for i := range orgRaceRounds {
 				name := fmt.Sprintf("r%d", i)
-				_, _, err := a.repos.Create(ctx, owner, "acme", name, "")
+				_, _, err := a.Repos().Create(ctx, owner, "acme", name, "")
 				require.NoError(t, err)
 				errs := releaseTogether(
-					func() error { return a.repos.Delete(ctx, "acme", name) },
+					func() error { return a.Repos().Delete(ctx, "acme", name) },
 					func() error { _, err := rs.Set(ctx, repos.Object("acme", name), dan, "writer"); return err },
 				)
 				require.NoError(t, errs[0], "round %d", i)

@@ -2,7 +2,7 @@ package tests
 
 // Issue 9.4 (B4, R4): two deletes of one bucket config and one repo creation on it,
 // released together, 200 rounds, on the memory store and on PostgreSQL with two replicas
-// (two SQL stores, two SpiceDBs on one database), so the lock "bucket/"+ID must hold across
+// (two apps: two SQL stores, two SpiceDBs on one database; tests/apps_test.go), so the lock "bucket/"+ID must hold across
 // processes: never a repo on a deleted config, never two successful deletes.
 
 import (
@@ -18,24 +18,13 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/buckets"
 	"github.com/gatehouse-dev/gatehouse/credentials"
-	"github.com/gatehouse-dev/gatehouse/guard"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
-	"github.com/gatehouse-dev/gatehouse/internal/seal"
 	"github.com/gatehouse-dev/gatehouse/relations"
-	"github.com/gatehouse-dev/gatehouse/repos"
 	"github.com/gatehouse-dev/gatehouse/schema"
 	"github.com/gatehouse-dev/gatehouse/store"
-	"github.com/gatehouse-dev/gatehouse/tests/harness"
 )
 
 const bucketRaceRounds = 200
-
-// dataReplica is one process's bucket and repo services, writes guarded.
-type dataReplica struct {
-	st      store.Store
-	buckets *buckets.Service
-	repos   *repos.Service
-}
 
 // jittery is the real store with a random pause before the reads and writes the race is
 // about (up to 1 ms; up to 5 ms before CreateRepo, long enough for a whole delete), so
@@ -66,42 +55,28 @@ func (j jittery) DeleteBucket(ctx context.Context, id string) error {
 	return j.Store.DeleteBucket(ctx, id)
 }
 
-func newDataReplica(t *testing.T, engine relations.Engine, inner store.Store) *dataReplica {
-	st := jittery{inner}
-	key, err := seal.ParseKey(harness.TestSecretKey)
-	require.NoError(t, err)
-	box, err := seal.New(key)
-	require.NoError(t, err)
-	rel := guard.New(engine, st)
-	b := buckets.New(st, rel, box, "")
-	return &dataReplica{st: st, buckets: b, repos: repos.New(st, rel, b)}
-}
-
-func dataReplicas(t *testing.T, backend string) (a, b *dataReplica) {
-	t.Helper()
-	ea, eb, sa, sb := twoReplicaParts(t, backend)
-	return newDataReplica(t, ea, sa), newDataReplica(t, eb, sb)
-}
+// jitter is the Config.WrapStore of the apps these races run on.
+func jitter(st store.Store) store.Store { return jittery{st} }
 
 func TestB4R4BucketDeleteRepoCreateRace(t *testing.T) {
 	for _, backend := range []string{"memory", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			a, b := dataReplicas(t, backend)
-			require.NoError(t, a.st.CreateOrg(ctx, store.Org{Name: "acme", RepoAccess: store.RepoAccessMembers, CreatedAt: time.Now()}))
+			a, b := twoApps(t, backend, jitter)
+			require.NoError(t, a.Store().CreateOrg(ctx, store.Org{Name: "acme", RepoAccess: store.RepoAccessMembers, CreatedAt: time.Now()}))
 			owner := relations.Subject{Object: relations.Object{Type: schema.TypeUser, ID: "ann@example.com"}}
 			var repoWon, deleteWon int
 			codes := map[string]int{}
 			start := time.Now()
 			for i := range bucketRaceRounds {
 				nick := fmt.Sprintf("b%d", i)
-				_, err := a.buckets.Create(ctx, "user:ann@example.com", "acme", buckets.Input{Nickname: nick,
+				_, err := a.Buckets().Create(ctx, "user:ann@example.com", "acme", buckets.Input{Nickname: nick,
 					URI: fmt.Sprintf("s3://race-%d-data", i), Auth: credentials.Auth{Type: credentials.AuthSelfManaged}})
 				require.NoError(t, err)
 				errs := releaseTogether(
-					func() error { return a.buckets.Delete(ctx, "acme", nick) },
-					func() error { return b.buckets.Delete(ctx, "acme", nick) },
-					func() error { _, _, err := b.repos.Create(ctx, owner, "acme", nick, nick); return err },
+					func() error { return a.Buckets().Delete(ctx, "acme", nick) },
+					func() error { return b.Buckets().Delete(ctx, "acme", nick) },
+					func() error { _, _, err := b.Repos().Create(ctx, owner, "acme", nick, nick); return err },
 				)
 				deletes := 0
 				for _, err := range errs {
@@ -121,10 +96,10 @@ func TestB4R4BucketDeleteRepoCreateRace(t *testing.T) {
 					}
 				}
 				require.LessOrEqual(t, deletes, 1, "round %d: two successful deletes %v", i, errs)
-				repo, rErr := a.st.GetRepo(ctx, "acme", nick)
+				repo, rErr := a.Store().GetRepo(ctx, "acme", nick)
 				if errs[2] == nil {
 					require.NoError(t, rErr, "round %d", i)
-					_, err := a.st.GetBucketByID(ctx, repo.BucketID)
+					_, err := a.Store().GetBucketByID(ctx, repo.BucketID)
 					require.NoError(t, err, "round %d: a repo on a deleted config", i)
 					require.Zero(t, deletes, "round %d: a config deleted under its repo", i)
 					repoWon++

@@ -2,8 +2,9 @@ package tests
 
 // Issue 7 hole 2 and Deliver 2: conflicting writes released together never leave the
 // platform or an org without an admin (P2, O2), nor two teams containing each other (O4),
-// on the memory store and on PostgreSQL, where two guarded "replicas" (each its own
-// embedded SpiceDB, guard, platform and org services) share one database.
+// on the memory store and on PostgreSQL, where two replicas (two apps built by app.New,
+// each with its own SpiceDB, guard, platform and org services: tests/apps_test.go) share
+// one database.
 
 import (
 	"context"
@@ -16,86 +17,23 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/gatehouse-dev/gatehouse/guard"
+	"github.com/gatehouse-dev/gatehouse/app"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/orgs"
 	"github.com/gatehouse-dev/gatehouse/platform"
 	"github.com/gatehouse-dev/gatehouse/relations"
-	"github.com/gatehouse-dev/gatehouse/schema"
 	"github.com/gatehouse-dev/gatehouse/store"
-	"github.com/gatehouse-dev/gatehouse/tests/harness"
-	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
 const raceRounds = 50
 
-// replica is one Gatehouse process's services, with every write guarded.
-type replica struct {
-	rel  relations.Engine
-	plat *platform.Service
-	orgs *orgs.Service
-}
-
-func newReplica(engine relations.Engine, st store.Store, locks func(store.Store) guard.Store) *replica {
-	rel := guard.New(engine, locks(st))
-	tok := tokens.NewService(st, tokens.DefaultConfig())
-	return &replica{rel: rel, plat: platform.New(rel, tok, st), orgs: orgs.New(rel, st, tok, "gatehouse.test")}
-}
-
-// replicas returns two replicas of one installation on backend "memory" or "postgres".
-func replicas(t *testing.T, backend string) (a, b *replica) {
-	t.Helper()
-	return replicasWith(t, backend, func(c store.Store) guard.Store { return c })
-}
-
-// unlocked is a guard.Store whose Lock serializes nothing: the guard then has only its
-// SpiceDB preconditions, as between two processes that share no lock.
+// unlocked is a store whose Lock serializes nothing: given to an App (Config.WrapStore),
+// its guard then has only its SpiceDB preconditions, as between two processes that share
+// no lock.
 type unlocked struct{ store.Store }
 
 func (unlocked) Lock(ctx context.Context, _ string, fn func(context.Context) error) error {
 	return fn(ctx)
-}
-
-// replicasWith is replicas with the guards' store (its locks) chosen by locks.
-func replicasWith(t *testing.T, backend string, locks func(store.Store) guard.Store) (a, b *replica) {
-	t.Helper()
-	ea, eb, sa, sb := twoReplicaParts(t, backend)
-	return newReplica(ea, sa, locks), newReplica(eb, sb, locks)
-}
-
-// twoReplicaParts returns the engines and stores of two replicas of one installation,
-// the schema written: on "memory" one engine and one store, shared; on "postgres"
-// replica A embeds SpiceDB and B talks to a SpiceDB server process (one process cannot
-// embed two), each with its own SQL store on the one database, so that locks and
-// records are shared only through it.
-func twoReplicaParts(t *testing.T, backend string) (ea, eb relations.Engine, sa, sb store.Store) {
-	t.Helper()
-	ctx := context.Background()
-	if backend == "memory" {
-		engine, err := relations.NewEmbedded(ctx, relations.EmbeddedConfig{})
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = engine.Close() })
-		require.NoError(t, engine.WriteSchema(ctx, schema.Text))
-		st := store.NewMemory()
-		return engine, engine, st, st
-	}
-	db := harness.StartPostgres(t)
-	open := func() store.Store {
-		sql, err := store.NewSQL(ctx, db)
-		require.NoError(t, err)
-		t.Cleanup(sql.Close)
-		require.NoError(t, sql.Migrate(ctx))
-		return sql
-	}
-	ea, err := relations.NewEmbedded(ctx, relations.EmbeddedConfig{DatastoreEngine: "postgres", DatastoreURI: db})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = ea.Close() })
-	require.NoError(t, ea.WriteSchema(ctx, schema.Text))
-	endpoint, key := harness.StartSpiceDB(t, db)
-	eb, err = relations.NewRemote(ctx, relations.RemoteConfig{Endpoint: endpoint, Token: key, Insecure: true})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = eb.Close() })
-	return ea, eb, open(), open()
 }
 
 // race runs fa and fb released together and returns their errors.
@@ -145,46 +83,46 @@ func robotAdmin(name string) relations.Relationship {
 }
 
 // platformPair makes robots a<i> and b<i> the only platform admins.
-func platformPair(t *testing.T, r *replica, i int) (a, b string) {
+func platformPair(t *testing.T, r *app.App, i int) (a, b string) {
 	t.Helper()
 	ctx := context.Background()
 	a, b = fmt.Sprintf("a%d", i), fmt.Sprintf("b%d", i)
 	for _, n := range []string{a, b} {
-		_, err := r.plat.CreateRobot(ctx, n, "robot:root", time.Hour)
+		_, err := r.Platform().CreateRobot(ctx, n, "robot:root", time.Hour)
 		require.NoError(t, err)
-		_, err = r.plat.AddAdmin(ctx, "robot:"+n)
+		_, err = r.Platform().AddAdmin(ctx, "robot:"+n)
 		require.NoError(t, err)
 	}
-	admins, err := r.plat.Admins(ctx)
+	admins, err := r.Platform().Admins(ctx)
 	require.NoError(t, err)
 	for _, s := range admins {
 		if s != "robot:"+a && s != "robot:"+b {
-			require.NoError(t, r.plat.RemoveAdmin(ctx, s))
+			require.NoError(t, r.Platform().RemoveAdmin(ctx, s))
 		}
 	}
 	return a, b
 }
 
-// activatedReplicas returns two replicas of an installation activated through the first.
-func activatedReplicas(t *testing.T, backend string) (a, b *replica) {
+// activatedReplicas returns two replicas (twoApps) of an installation activated through the first.
+func activatedReplicas(t *testing.T, backend string) (a, b *app.App) {
 	t.Helper()
 	ctx := context.Background()
-	a, b = replicas(t, backend)
-	_, err := a.plat.Activate(ctx, "robot:root", 0)
+	a, b = twoApps(t, backend, nil)
+	_, err := a.Platform().Activate(ctx, "robot:root", 0)
 	require.NoError(t, err)
-	_, err = b.plat.Activate(ctx, "robot:intruder", 0)
+	_, err = b.Platform().Activate(ctx, "robot:intruder", 0)
 	require.Equal(t, apperr.Conflict, apperr.KindOf(err), "P1: the second replica sees the activation")
 	return a, b
 }
 
 // p2Scenarios are the ways two platform admins remove each other, one replica each.
-func p2Scenarios(ctx context.Context, ra, rb *replica) []struct {
+func p2Scenarios(ctx context.Context, ra, rb *app.App) []struct {
 	name string
 	race func(t *testing.T, i int) (error, error)
 } {
-	del := func(r *replica, n string) func() error {
+	del := func(r *app.App, n string) func() error {
 		return func() error {
-			_, err := r.rel.Write(ctx, []relations.Update{{Operation: relations.OpDelete, Relationship: robotAdmin(n)}}, nil)
+			_, err := r.Engine().Write(ctx, []relations.Update{{Operation: relations.OpDelete, Relationship: robotAdmin(n)}}, nil)
 			return err
 		}
 	}
@@ -194,13 +132,13 @@ func p2Scenarios(ctx context.Context, ra, rb *replica) []struct {
 	}{
 		{"P2 platform.RemoveAdmin each other", func(t *testing.T, i int) (error, error) {
 			a, b := platformPair(t, ra, i)
-			return race(func() error { return ra.plat.RemoveAdmin(ctx, "robot:"+b) },
-				func() error { return rb.plat.RemoveAdmin(ctx, "robot:"+a) })
+			return race(func() error { return ra.Platform().RemoveAdmin(ctx, "robot:"+b) },
+				func() error { return rb.Platform().RemoveAdmin(ctx, "robot:"+a) })
 		}},
 		{"P2 platform.DeleteRobot each other (hole 2)", func(t *testing.T, i int) (error, error) {
 			a, b := platformPair(t, ra, i+1000)
-			return race(func() error { return ra.plat.DeleteRobot(ctx, b) },
-				func() error { return rb.plat.DeleteRobot(ctx, a) })
+			return race(func() error { return ra.Platform().DeleteRobot(ctx, b) },
+				func() error { return rb.Platform().DeleteRobot(ctx, a) })
 		}},
 		{"P2 relationships write path each other (hole 1)", func(t *testing.T, i int) (error, error) {
 			a, b := platformPair(t, ra, i+2000)
@@ -219,7 +157,7 @@ func TestGuardRaceP2NeverZeroPlatformAdmins(t *testing.T) {
 				for i := range raceRounds {
 					errA, errB := sc.race(t, i)
 					c.add(errA, errB)
-					admins, err := ra.plat.Admins(ctx)
+					admins, err := ra.Platform().Admins(ctx)
 					require.NoError(t, err)
 					require.NotEmpty(t, admins, "%s round %d: zero platform admins (A: %v, B: %v)", sc.name, i, errA, errB)
 					require.False(t, errA == nil && errB == nil, "%s round %d: both removals succeeded", sc.name, i)
@@ -232,19 +170,19 @@ func TestGuardRaceP2NeverZeroPlatformAdmins(t *testing.T) {
 }
 
 // orgPair makes users a<i> and b<i> the only admins of acme.
-func orgPair(t *testing.T, r *replica, i int) (a, b string) {
+func orgPair(t *testing.T, r *app.App, i int) (a, b string) {
 	t.Helper()
 	ctx := context.Background()
 	a, b = fmt.Sprintf("a%d@example.com", i), fmt.Sprintf("b%d@example.com", i)
 	for _, e := range []string{a, b} {
-		_, err := r.orgs.SetMember(ctx, "acme", e, orgs.RoleAdmin)
+		_, err := r.Orgs().SetMember(ctx, "acme", e, orgs.RoleAdmin)
 		require.NoError(t, err)
 	}
-	members, err := r.orgs.Members(ctx, "acme")
+	members, err := r.Orgs().Members(ctx, "acme")
 	require.NoError(t, err)
 	for _, m := range members {
 		if m.Role == orgs.RoleAdmin && m.Subject != "user:"+a && m.Subject != "user:"+b {
-			_, err := r.orgs.SetMember(ctx, "acme", strings.TrimPrefix(m.Subject, "user:"), orgs.RoleMember)
+			_, err := r.Orgs().SetMember(ctx, "acme", strings.TrimPrefix(m.Subject, "user:"), orgs.RoleMember)
 			require.NoError(t, err)
 		}
 	}
@@ -256,17 +194,17 @@ func TestGuardRaceO2NeverZeroOrgAdmins(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
 			ra, rb := activatedReplicas(t, backend)
-			_, err := ra.orgs.Create(ctx, "robot:root", "acme")
+			_, err := ra.Orgs().Create(ctx, "robot:root", "acme")
 			require.NoError(t, err)
-			demote := func(r *replica, email string) func() error {
-				return func() error { _, err := r.orgs.SetMember(ctx, "acme", email, orgs.RoleMember); return err }
+			demote := func(r *app.App, email string) func() error {
+				return func() error { _, err := r.Orgs().SetMember(ctx, "acme", email, orgs.RoleMember); return err }
 			}
 			var c tally
 			for i := range raceRounds {
 				a, b := orgPair(t, ra, i)
 				errA, errB := race(demote(ra, b), demote(rb, a))
 				c.add(errA, errB)
-				admins, err := ra.rel.Read(ctx, relations.Filter{ResourceType: "org", ResourceID: "acme", Relation: "admin"}, relations.Consistency{Full: true})
+				admins, err := ra.Engine().Read(ctx, relations.Filter{ResourceType: "org", ResourceID: "acme", Relation: "admin"}, relations.Consistency{Full: true})
 				require.NoError(t, err)
 				require.NotEmpty(t, admins, "O2 round %d: zero org admins (A: %v, B: %v)", i, errA, errB)
 				require.False(t, errA == nil && errB == nil, "O2 round %d: both demotions succeeded", i)
@@ -282,18 +220,18 @@ func TestGuardRaceO4NoTeamCycle(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
 			ra, rb := activatedReplicas(t, backend)
-			_, err := ra.orgs.Create(ctx, "robot:root", "acme")
+			_, err := ra.Orgs().Create(ctx, "robot:root", "acme")
 			require.NoError(t, err)
 			var two, three tally
 			for i := range raceRounds {
 				x, y, z := fmt.Sprintf("x%d", i), fmt.Sprintf("y%d", i), fmt.Sprintf("z%d", i)
 				for _, n := range []string{x, y, z} {
 					// Through both: each replica then reads at least as fresh as its own write.
-					require.NoError(t, ra.orgs.CreateTeam(ctx, "acme", n))
-					require.NoError(t, rb.orgs.CreateTeam(ctx, "acme", n))
+					require.NoError(t, ra.Orgs().CreateTeam(ctx, "acme", n))
+					require.NoError(t, rb.Orgs().CreateTeam(ctx, "acme", n))
 				}
-				add := func(r *replica, team, member string) func() error {
-					return func() error { _, err := r.orgs.AddTeamMember(ctx, "acme", team, "team:acme/"+member); return err }
+				add := func(r *app.App, team, member string) func() error {
+					return func() error { _, err := r.Orgs().AddTeamMember(ctx, "acme", team, "team:acme/"+member); return err }
 				}
 				// Two-long: x contains y, y contains x, released together.
 				errA, errB := race(add(ra, x, y), add(rb, y, x))
@@ -313,7 +251,7 @@ func TestGuardRaceO4NoTeamCycle(t *testing.T) {
 					require.True(t, err == nil || apperr.KindOf(err) == apperr.Conflict, "O4 round %d: refused for another reason: %v", i, err)
 				}
 				require.False(t, errA == nil && errB == nil, "O4 round %d: a three-team cycle written", i)
-				res, err := ra.rel.Check(ctx, relations.CheckRequest{Resource: relations.Object{Type: "team", ID: "acme/" + x},
+				res, err := ra.Engine().Check(ctx, relations.CheckRequest{Resource: relations.Object{Type: "team", ID: "acme/" + x},
 					Permission: "member", Subject: relations.Subject{Object: relations.Object{Type: "user", ID: "nobody@example.com"}}})
 				require.NoError(t, err, "O4 round %d: checks still answer (hole 7)", i)
 				require.False(t, res.Allowed)
@@ -332,16 +270,16 @@ func TestGuardRaceO4NoTeamCycle(t *testing.T) {
 // never let two replicas on PostgreSQL remove each other.
 func TestGuardRaceP2PreconditionsAloneOnPostgres(t *testing.T) {
 	ctx := context.Background()
-	ra, rb := replicasWith(t, "postgres", func(c store.Store) guard.Store { return unlocked{c} })
-	_, err := ra.plat.Activate(ctx, "robot:root", 0)
+	ra, rb := twoApps(t, "postgres", func(st store.Store) store.Store { return unlocked{st} })
+	_, err := ra.Platform().Activate(ctx, "robot:root", 0)
 	require.NoError(t, err)
 	var c tally
 	for i := range raceRounds {
 		a, b := platformPair(t, ra, i)
-		errA, errB := race(func() error { return ra.plat.RemoveAdmin(ctx, "robot:"+b) },
-			func() error { return rb.plat.RemoveAdmin(ctx, "robot:"+a) })
+		errA, errB := race(func() error { return ra.Platform().RemoveAdmin(ctx, "robot:"+b) },
+			func() error { return rb.Platform().RemoveAdmin(ctx, "robot:"+a) })
 		c.add(errA, errB)
-		admins, err := ra.plat.Admins(ctx)
+		admins, err := ra.Platform().Admins(ctx)
 		require.NoError(t, err)
 		require.NotEmpty(t, admins, "round %d: zero platform admins (A: %v, B: %v)", i, errA, errB)
 	}
