@@ -1,13 +1,11 @@
 package login
 
 // Test harness: the real OpenID providers of internal/testidp (zitadel's certified pkg/op
-// with its example in-memory storage), a forging issuer, an adjustable clock.
+// with its example in-memory storage) and a forging issuer; the clock is internal/testclock.
 
 import (
 	"net/url"
-	"sync"
 	"testing"
-	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/stretchr/testify/require"
@@ -56,26 +54,6 @@ func unsigned(t *testing.T, claims map[string]any) string {
 }
 
 func claims(iss, aud string, kv ...any) map[string]any { return testidp.Claims(iss, aud, kv...) }
-
-// clock is an adjustable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Now()} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // query returns a URL's query parameter.
 func query(t *testing.T, raw, name string) string {

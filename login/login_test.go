@@ -22,6 +22,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
+	"github.com/gatehouse-dev/gatehouse/internal/testclock"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/tests/harness"
 	"github.com/gatehouse-dev/gatehouse/tokens"
@@ -38,7 +39,7 @@ type env struct {
 	forge    *forge
 	tokens   *tokens.Service
 	sessions SessionStore
-	clock    *clock
+	clock    *testclock.Clock
 
 	mu     sync.Mutex
 	logins []string // emails passed to OnLogin
@@ -49,7 +50,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{main: startIDP(t, true), nodevice: startIDP(t, false), forge: startForge(t),
 		tokens: tokens.NewService(store.NewMemory(), tokens.DefaultConfig()), sessions: StoreSessions(store.NewMemory()),
-		clock: newClock()}
+		clock: testclock.New()}
 	cfg := Config{
 		Issuers: []Issuer{
 			{Name: "main", URL: e.main.URL(), ClientID: "gatehouse", ClientSecret: clientSecret},

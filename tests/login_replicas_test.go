@@ -5,7 +5,6 @@ package tests
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/app"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
+	"github.com/gatehouse-dev/gatehouse/internal/testclock"
 	"github.com/gatehouse-dev/gatehouse/internal/testidp"
 	"github.com/gatehouse-dev/gatehouse/login"
 )
@@ -20,27 +20,9 @@ import (
 // replicaPublicURL is the replicas' public URL: the providers redirect the browser there.
 const replicaPublicURL = "https://gatehouse.test"
 
-// loginClock is the replicas' login clock (Config.LoginNow), moved by the test.
-type loginClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *loginClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *loginClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // loginReplicas are two replicas trusting main (with a device endpoint) as "main" and,
 // through its device-only client, "main-device", and nodevice as "nodevice".
-func loginReplicas(t *testing.T, main, nodevice *testidp.Provider, clk *loginClock) (a, b *app.App) {
+func loginReplicas(t *testing.T, main, nodevice *testidp.Provider, clk *testclock.Clock) (a, b *app.App) {
 	t.Helper()
 	issuer := func(name string, p *testidp.Provider, clientID string) string {
 		return "name=" + name + ",url=" + p.URL() + ",client-id=" + clientID + ",client-secret=" + testidp.ClientSecret
@@ -83,7 +65,7 @@ func requireUnauthorized(t *testing.T, err error, msgAndArgs ...any) {
 // database, once (T1; issue 8.6): browser, copy-code and device flows.
 func TestLoginAcrossReplicas(t *testing.T) {
 	ctx := context.Background()
-	main, nodevice, clk := startReplicaIDP(t, true), startReplicaIDP(t, false), &loginClock{t: time.Now()}
+	main, nodevice, clk := startReplicaIDP(t, true), startReplicaIDP(t, false), testclock.New()
 	ra, rb := loginReplicas(t, main, nodevice, clk)
 	a, b := ra.Login(), rb.Login()
 
