@@ -178,7 +178,9 @@ func (g *graph) mutate(r *rand.Rand, n int) []relations.Update {
 	}
 	owners = append(owners, g.users...)
 	var ups []relations.Update
-	for range n {
+	// n distinct updates: a draw that repeats one, or asks for a team where there is none,
+	// is drawn again (a write needs at least one update).
+	for tries := 0; len(ups) < n && tries < 100*n; tries++ {
 		u := pick(r, owners)
 		op := relations.OpDelete
 		if r.IntN(3) == 0 {
