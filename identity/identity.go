@@ -22,14 +22,27 @@ var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?$`)
 // letter or digit.
 func ValidName(s string) bool { return nameRE.MatchString(s) }
 
-// NormalizeEmail lower-cases and checks an email address.
+// NormalizeEmail lower-cases and checks an email address. Only ASCII letters are folded:
+// Unicode case folding maps some other characters onto ASCII ones (the Kelvin sign onto
+// "k"), so folding them would let an address at a different mailbox, once verified by an
+// identity provider, become an existing user (ID1).
 func NormalizeEmail(s string) (string, error) {
-	e := strings.ToLower(strings.TrimSpace(s))
+	e := asciiLower(strings.TrimSpace(s))
 	a, err := mail.ParseAddress(e)
 	if err != nil || a.Address != e || !strings.Contains(e, "@") || strings.ContainsAny(e, "#* \t") {
 		return "", fmt.Errorf("%q is not a valid email address", s)
 	}
 	return e, nil
+}
+
+// asciiLower lower-cases the ASCII letters of s and leaves every other character as it is.
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + ('a' - 'A')
+		}
+		return r
+	}, s)
 }
 
 // qualified splits "<org>/<name>" and checks both parts.

@@ -57,3 +57,16 @@ func FuzzParseSubject(f *testing.F) {
 		require.Equal(t, sub, again, "normalized subjects are stable")
 	})
 }
+
+// TestNormalizeEmailFoldsOnlyASCII_ID1: emails compare case-insensitively, but a character
+// whose Unicode lower case is an ASCII letter (the Kelvin sign U+212A lowers to "k") names
+// a different mailbox and must not become an existing user.
+func TestNormalizeEmailFoldsOnlyASCII_ID1(t *testing.T) {
+	got, err := NormalizeEmail(" Kate@Example.COM ")
+	require.NoError(t, err)
+	require.Equal(t, "kate@example.com", got)
+	got, err = NormalizeEmail("\u212aate@example.com")
+	if err == nil {
+		require.NotEqual(t, "kate@example.com", got, "the Kelvin sign folded onto an existing address")
+	}
+}
