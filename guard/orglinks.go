@@ -2,6 +2,7 @@ package guard
 
 import (
 	"context"
+	"slices"
 
 	"github.com/gatehouse-dev/gatehouse/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
@@ -18,8 +19,10 @@ import (
 //     and bucket:acme/main#org@org:beta would hand acme's config to beta's admins.
 //   - org:<o>#repos_open_to links an org to itself (members mode, O2): naming another
 //     org would open every repo of <o> to that org's members.
-//   - An org's roles and its teams hold its own teams and API keys only: with
-//     org:acme#admin@team:beta/t#member beta's admins would name acme's admins.
+//   - An org's roles, its teams and its repos' roles hold its own teams, API keys and
+//     members only: with org:acme#admin@team:beta/t#member beta's admins would name
+//     acme's admins, and with repo:acme/x#writer@sa:etl@beta a key of beta would write
+//     acme's data (ID2: a key belongs to one org).
 //
 // Every write adding such a relationship must keep the object in its own org. Deleting
 // one is always allowed.
@@ -51,9 +54,10 @@ func crossesOrgs(r relations.Relationship) (string, bool) {
 	case r.Relation == schema.RelOrg && !isOrg, isOrg && r.Relation == schema.RelReposOpenTo:
 		return own, !(r.Subject.Type == schema.TypeOrg && r.Subject.ID == own && r.Subject.Relation == "")
 	case isOrg && (r.Relation == schema.RelAdmin || r.Relation == schema.RelMember),
-		r.Resource.Type == schema.TypeTeam && r.Relation == schema.RelMember:
+		r.Resource.Type == schema.TypeTeam && r.Relation == schema.RelMember,
+		r.Resource.Type == schema.TypeRepo && slices.Contains(schema.Roles, r.Relation):
 		switch r.Subject.Type {
-		case schema.TypeTeam, schema.TypeServiceAccount:
+		case schema.TypeTeam, schema.TypeServiceAccount, schema.TypeOrg:
 			return own, identity.OrgOf(r.Subject.Object) != own
 		}
 	}
