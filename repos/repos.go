@@ -14,6 +14,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/buckets"
@@ -115,9 +116,11 @@ func (s *Service) createLocked(ctx context.Context, creator relations.Subject, o
 		return store.Repo{}, cfg, err
 	}
 	obj := Object(org, name)
-	if links, err := s.rel.Read(ctx, relations.Filter{ResourceType: obj.Type, ResourceID: obj.ID, Relation: schema.RelOrg}, relations.Consistency{Full: true}); err != nil {
+	leftovers, err := s.rel.Read(ctx, relations.Filter{ResourceType: obj.Type, ResourceID: obj.ID}, relations.Consistency{Full: true})
+	if err != nil {
 		return store.Repo{}, cfg, err
-	} else if len(links) > 0 {
+	}
+	if slices.ContainsFunc(leftovers, func(r relations.Relationship) bool { return r.Relation == schema.RelOrg }) {
 		return store.Repo{}, cfg, exists(org, name)
 	}
 	prefix, err := newPrefix(cfg, org, name)
@@ -138,6 +141,13 @@ func (s *Service) createLocked(ctx context.Context, creator relations.Subject, o
 		{Operation: relations.OpTouch, Relationship: relations.Relationship{Resource: obj, Relation: schema.RelOrg, Subject: relations.Subject{Object: orgObj}}},
 		{Operation: relations.OpTouch, Relationship: relations.Relationship{Resource: obj, Relation: schema.RelBucket, Subject: relations.Subject{Object: buckets.Object(org, cfg.Nickname)}}},
 		{Operation: relations.OpTouch, Relationship: relations.Relationship{Resource: obj, Relation: schema.RelOwner, Subject: creator}},
+	}
+	// A new repo starts from a clean slate (R5): relationships written for its name before
+	// it existed (a raw grant by a platform admin) go in the same write.
+	for _, r := range leftovers {
+		if !slices.ContainsFunc(updates, func(u relations.Update) bool { return u.Relationship == r }) {
+			updates = append(updates, relations.Update{Operation: relations.OpDelete, Relationship: r})
+		}
 	}
 	if _, err := s.rel.Write(ctx, updates, nil); err != nil {
 		_ = s.store.DeleteRepo(context.WithoutCancel(ctx), org, name) // nothing half-applied
