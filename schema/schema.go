@@ -111,6 +111,19 @@ const (
 // Wildcard spells the wildcard subject type of typ ("user:*").
 func Wildcard(typ string) string { return typ + ":*" }
 
+// RelationHolds reports whether relation on resourceType (API type names) holds subjects of
+// subjectType, with subjectRelation ("" for none) or as a wildcard, as Relations says.
+func RelationHolds(resourceType, relation, subjectType, subjectRelation string, wildcard bool) bool {
+	want := subjectType
+	switch {
+	case wildcard:
+		want = Wildcard(subjectType)
+	case subjectRelation != "":
+		want = subjectType + "#" + subjectRelation
+	}
+	return slices.Contains(Relations[resourceType][relation], want)
+}
+
 // principals are the subject types a grant names.
 var principals = []string{TypeUser, TypeRobot, TypeServiceAccount}
 

@@ -587,6 +587,16 @@ var cases = []tcase{
 		status, body = e.raw(t, "POST", "/api/v1/relationships/import", e.admin, "application/x-ndjson", strings.NewReader(bad))
 		requireErr(t, "import", status, body, 400, "", "line 3")
 		require.Empty(t, e.read(t, "subject=user:ivan@example.com"), "a refused import wrote something")
+		// D3: a line the schema refuses (a bucket cannot read a repo), after more lines than
+		// one write holds: named by its line, and nothing of the import written.
+		var b strings.Builder
+		for i := range 1500 {
+			fmt.Fprintf(&b, `{"relationship":"repo:acme/raw#reader@user:imp%d@example.com"}`+"\n", i)
+		}
+		b.WriteString(`{"relationship":"repo:acme/raw#reader@bucket:acme/lake"}` + "\n")
+		status, body = e.raw(t, "POST", "/api/v1/relationships/import", e.admin, "application/x-ndjson", strings.NewReader(b.String()))
+		requireErr(t, "import", status, body, 400, "", "line 1501")
+		require.Empty(t, e.read(t, "subject=user:imp0@example.com"), "a refused import left its first lines written")
 	}),
 
 	// ---- A2: schema ----
