@@ -299,8 +299,9 @@ func (s *Service) SetMember(ctx context.Context, org, email, role string) (Membe
 	return Member{Subject: u.String(), Role: role}, err
 }
 
-// RemoveMember removes a person from an org; effective at the next check (O3). Removing
-// the org's last admin is refused (409 last_admin, O2).
+// RemoveMember removes a person from an org, with every grant they hold directly in it
+// (memberRemoval), in one guarded write; effective at the next check (O3, PL3). Removing
+// the org's last admin is refused (409 last_admin, O2) and then nothing changes.
 func (s *Service) RemoveMember(ctx context.Context, org, email string) error {
 	e, err := identity.NormalizeEmail(email)
 	if err != nil {
@@ -314,7 +315,11 @@ func (s *Service) RemoveMember(ctx context.Context, org, email string) error {
 	if !slices.ContainsFunc(members, func(m Member) bool { return m.Subject == u.String() }) {
 		return notFound("%s is not a member of %s", u, org)
 	}
-	_, err = s.rel.Write(ctx, []relations.Update{del(rel(orgObj(org), schema.RelMember, u)), del(rel(orgObj(org), schema.RelAdmin, u))}, nil)
+	updates, err := s.memberRemoval(ctx, org, u.Object)
+	if err != nil {
+		return err
+	}
+	_, err = s.rel.Write(ctx, updates, nil)
 	return err
 }
 
