@@ -22,21 +22,22 @@ func fail(status int, codes ...string) failure { return failure{Status: status, 
 // Route-specific failures, declared in the route table's Errors. The guard (guard/) and
 // authz (authz/) name the codes; this is where the API says which route can meet which.
 var (
-	errNotFound     = fail(404, "not_found")
-	errExists       = fail(409, "already_exists")
-	errInUse        = fail(409, "in_use")
-	errActivated    = fail(409, "already_activated")
-	errLastAdmin    = fail(409, "last_admin")    // guard: P2, O2, O3
-	errTeamCycle    = fail(409, "team_cycle")    // guard: O4
-	errBucketInUse  = fail(409, "bucket_in_use") // guard: R4
-	errPrecondition = fail(409, "precondition_failed", "schema_conflict")
-	errAgentLink    = fail(403, "agent_link") // guard: PL3, PL4
-	errNoLogin      = fail(404, "login_not_configured", "not_found")
-	errLoginRefused = fail(401, "unauthenticated", "login_refused", "authorization_pending")
-	errLoginLimited = fail(429, "rate_limited", "slow_down")
-	errIssuer       = fail(503, "issuer_unavailable", "unavailable")
-	errUnavailable  = fail(503, "unavailable")
-	errUnready      = failure{Status: 503, Body: client.StatusResponse{}}
+	errNotFound       = fail(404, "not_found")
+	errExists         = fail(409, "already_exists")
+	errInUse          = fail(409, "in_use")
+	errActivated      = fail(409, "already_activated")
+	errLastAdmin      = fail(409, "last_admin")    // guard: P2, O2, O3
+	errTeamCycle      = fail(409, "team_cycle")    // guard: O4
+	errBucketInUse    = fail(409, "bucket_in_use") // guard: R4
+	errPrecondition   = fail(409, "precondition_failed", "schema_conflict")
+	errAgentLink      = fail(403, "agent_link")      // guard: PL3, PL4
+	errStructuralLink = fail(403, "structural_link") // guard: O1, R4 (structural links stay with their object)
+	errNoLogin        = fail(404, "login_not_configured", "not_found")
+	errLoginRefused   = fail(401, "unauthenticated", "login_refused", "authorization_pending")
+	errLoginLimited   = fail(429, "rate_limited", "slow_down")
+	errIssuer         = fail(503, "issuer_unavailable", "unavailable")
+	errUnavailable    = fail(503, "unavailable")
+	errUnready        = failure{Status: 503, Body: client.StatusResponse{}}
 )
 
 // commonFailures are the answers every route of a kind can give, whatever it does:

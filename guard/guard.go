@@ -162,6 +162,9 @@ func (g *guarded) Write(ctx context.Context, updates []relations.Update, precond
 	if err := refuseForeignOrgLinks(ctx, updates, fieldsOf(ctx)); err != nil { // O1 (h/attack)
 		return "", err
 	}
+	if err := refuseStructuralDeletes(ctx, updates); err != nil { // O1, R4 (structural.go)
+		return "", err
+	}
 	n := needsOf(ctx, updates)
 	var token string
 	err := g.locked(ctx, n.locks(), func(ctx context.Context) error {
