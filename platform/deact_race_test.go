@@ -54,7 +54,10 @@ func raceRound(ctx context.Context, round int, deact *platform.Service, reps []*
 			res.add(&m, err)
 		})
 		run(func() { _, err := rep.AddAdmin(ctx, "robot:"+robot); res.add(nil, err) })
-		run(func() { _, err := rep.AddAdmin(ctx, fmt.Sprintf("user:evil%d-%d@example.com", round, k)); res.add(nil, err) })
+		run(func() {
+			_, err := rep.AddAdmin(ctx, fmt.Sprintf("user:evil%d-%d@example.com", round, k))
+			res.add(nil, err)
+		})
 		if k == raceOps/2 {
 			run(func() { deactErr = deact.Deactivate(ctx, schema.ResourceTypes()) })
 		}
