@@ -111,15 +111,65 @@ func (s *Service) Activated(ctx context.Context) (bool, error) {
 // recordLegacy writes the activation record of an installation activated before the
 // record existed (it has admin relationships but no record), so that such a platform
 // can never be activated a second time. It never clears anything.
+//
+// It decides under guard.LockPlatformAdmins, the lock Deactivate holds for its whole wipe
+// (P3): read outside it, admin relationships a deactivation is about to delete would be
+// taken for a legacy activation and recorded after the wipe, reactivating a platform
+// whose deactivation had just reported success. Under the lock it sees either the state
+// before a deactivation (the record is there) or after it (no admin is left). A cheap
+// unlocked read first keeps the lock off the path of a platform that has no admin.
 func (s *Service) recordLegacy(ctx context.Context) (bool, error) {
+	if has, err := s.hasAdminRels(ctx); err != nil || !has {
+		return false, err
+	}
+	var on bool
+	err := s.lockAdmins(ctx, func(ctx context.Context) error {
+		if _, rec, err := s.act.Activation(ctx); err != nil || rec {
+			on = rec
+			return err
+		}
+		has, err := s.hasAdminRels(ctx)
+		if err != nil || !has {
+			return err
+		}
+		if err := s.act.MarkActivated(ctx, s.now().UTC()); err != nil && !errors.Is(err, store.ErrExists) {
+			return err
+		}
+		on = true
+		return nil
+	})
+	return on, err
+}
+
+func (s *Service) hasAdminRels(ctx context.Context) (bool, error) {
 	rels, err := s.rel.Read(ctx, adminFilter, relations.Consistency{Full: true})
-	if err != nil || len(rels) == 0 {
-		return false, err
+	return len(rels) > 0, err
+}
+
+// lockAdmins runs fn holding guard.LockPlatformAdmins, exclusive across every replica
+// sharing the store. The lock is not reentrant: fn must not write platform admin
+// relationships through the guard unless its ctx lifts the check (guard.Deactivating),
+// since the guard takes the same lock for them.
+func (s *Service) lockAdmins(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.store.Lock(ctx, guard.LockPlatformAdmins, fn)
+}
+
+// notActivated is the refusal of a write that needs an activated platform.
+func notActivated(what string) error {
+	return apperr.New(apperr.NotActivated, "not_activated", "the platform is not activated (it may have just been deactivated): %s refused", what)
+}
+
+// requireActivated returns notActivated(what) unless the activation record is there. Call
+// it under lockAdmins, so that a deactivation cannot run between it and the write.
+func (s *Service) requireActivated(ctx context.Context, what string) error {
+	_, on, err := s.act.Activation(ctx)
+	if err != nil {
+		return err
 	}
-	if err := s.act.MarkActivated(ctx, s.now().UTC()); err != nil && !errors.Is(err, store.ErrExists) {
-		return false, err
+	if !on {
+		return notActivated(what)
 	}
-	return true, nil
+	return nil
 }
 
 // Activation is the result of activating: the admin and, for a robot, its token.
@@ -158,7 +208,14 @@ func (s *Service) Activate(ctx context.Context, initialAdmin string, ttl time.Du
 	// they are written: the token's secret is shown only then, and a platform with the
 	// record and no admin is closed, never open to a second anonymous activation. If the
 	// relationships fail, undoActivation takes the transaction back.
-	w, err := s.writeActivation(ctx, sub, ttl)
+	// Under the lock Deactivate holds, so the record, robot and token are written wholly
+	// before a deactivation's wipe (which then deletes them) or after it, never between.
+	var w activationWrite
+	err = s.lockAdmins(ctx, func(ctx context.Context) error {
+		var err error
+		w, err = s.writeActivation(ctx, sub, ttl)
+		return err
+	})
 	if err != nil {
 		return Activation{}, err
 	}
@@ -243,21 +300,34 @@ func (s *Service) undoActivation(ctx context.Context, sub relations.Subject, w a
 // store writes (Reset, all or nothing in itself, and clearing the record) stay apart, with
 // the SpiceDB deletions, which no store transaction can hold, between them; running it
 // again finishes an interrupted one.
+//
+// The whole wipe is one serialized section, across every replica sharing the store,
+// against everything that adds a platform admin, a robot or a robot token or records
+// activation: it holds guard.LockPlatformAdmins, under which the guard checks the
+// activation record before adding an admin, and under which CreateRobot, Activate's store
+// transaction and recordLegacy check it before writing. A request authorized before the
+// wipe therefore writes wholly before it (and is wiped) or finds no record after it (403
+// not_activated); without the lock such a write landed between the deletions and the
+// record's removal and survived, and an admin relationship left so was later recorded as
+// a legacy activation, reactivating the platform (P3, found by a red-team pass). The
+// guard takes no lock for the deletions (guard.Deactivating lifts the last-admin rule),
+// so nothing here takes the lock twice.
 func (s *Service) Deactivate(ctx context.Context, resourceTypes []string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer s.forgetMode()
-	ctx = guard.Deactivating(ctx)
-	// Tokens first: once they are gone nobody can act, whatever happens next.
-	if err := s.store.Reset(ctx); err != nil {
-		return err
-	}
-	for _, t := range resourceTypes {
-		if _, err := s.rel.DeleteMatching(ctx, relations.Filter{ResourceType: t}); err != nil {
-			return fmt.Errorf("delete %s relationships: %w", t, err)
+	return s.lockAdmins(guard.Deactivating(ctx), func(ctx context.Context) error {
+		// Tokens first: once they are gone nobody can act, whatever happens next.
+		if err := s.store.Reset(ctx); err != nil {
+			return err
 		}
-	}
-	return s.act.ClearActivated(ctx)
+		for _, t := range resourceTypes {
+			if _, err := s.rel.DeleteMatching(ctx, relations.Filter{ResourceType: t}); err != nil {
+				return fmt.Errorf("delete %s relationships: %w", t, err)
+			}
+		}
+		return s.act.ClearActivated(ctx)
+	})
 }
 
 // IsAdmin reports whether sub is a platform admin now.
@@ -299,7 +369,9 @@ func (s *Service) adminSubject(ctx context.Context, subject string) (relations.S
 	return sub, nil
 }
 
-// AddAdmin appoints a platform admin (P2). Idempotent.
+// AddAdmin appoints a platform admin (P2). Idempotent. The guard writes the relationship
+// under guard.LockPlatformAdmins after checking the activation record there, so an
+// addition racing Deactivate is refused (403 not_activated) rather than outliving it (P3).
 func (s *Service) AddAdmin(ctx context.Context, subject string) (string, error) {
 	sub, err := s.adminSubject(ctx, subject)
 	if err != nil {

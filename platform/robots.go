@@ -20,6 +20,11 @@ func robotObj(name string) relations.Object {
 
 // CreateRobot creates robot:<name> and its first token (ID3), in one transaction: both
 // or neither. The robot is granted nothing.
+//
+// It writes under guard.LockPlatformAdmins after checking that the platform is still
+// activated (403 not_activated otherwise): Deactivate holds that lock for its whole wipe,
+// so a robot created by a request authorized before a deactivation is either wiped with
+// everything else or refused, never left behind with a working token (P3).
 func (s *Service) CreateRobot(ctx context.Context, name, createdBy string, ttl time.Duration) (tokens.Minted, error) {
 	if !identity.ValidName(name) {
 		return tokens.Minted{}, apperr.InvalidField("name", "%q is not a valid robot name (lowercase letters, digits, '-', '_', at most 63)", name)
@@ -28,7 +33,21 @@ func (s *Service) CreateRobot(ctx context.Context, name, createdBy string, ttl t
 		return tokens.Minted{}, err
 	}
 	var m tokens.Minted
-	err := s.store.WithTx(ctx, func(tx store.Tx) error {
+	err := s.lockAdmins(ctx, func(ctx context.Context) error {
+		if err := s.requireActivated(ctx, "robot creation"); err != nil {
+			return err
+		}
+		return s.createRobotTx(ctx, name, createdBy, ttl, &m)
+	})
+	if err != nil {
+		return tokens.Minted{}, err
+	}
+	return m, nil
+}
+
+// createRobotTx writes the robot and its first token in one transaction into *m.
+func (s *Service) createRobotTx(ctx context.Context, name, createdBy string, ttl time.Duration, m *tokens.Minted) error {
+	return s.store.WithTx(ctx, func(tx store.Tx) error {
 		err := tx.CreateRobot(ctx, store.Robot{Name: name, CreatedAt: s.now().UTC(), CreatedBy: createdBy})
 		if errors.Is(err, store.ErrExists) {
 			return apperr.New(apperr.Conflict, "already_exists", "robot %q already exists", name)
@@ -36,13 +55,9 @@ func (s *Service) CreateRobot(ctx context.Context, name, createdBy string, ttl t
 		if err != nil {
 			return err
 		}
-		m, err = storeToken(ctx, s.tokens, tx, tokens.MintRequest{Subject: robotObj(name).String(), Kind: tokens.KindRobot, TTL: ttl})
+		*m, err = storeToken(ctx, s.tokens, tx, tokens.MintRequest{Subject: robotObj(name).String(), Kind: tokens.KindRobot, TTL: ttl})
 		return err
 	})
-	if err != nil {
-		return tokens.Minted{}, err
-	}
-	return m, nil
 }
 
 // storeToken prepares the token req asks for and stores its record through tx, trying
