@@ -174,6 +174,7 @@ func (s *server) writeRelationships(c *gin.Context) {
 		}
 		pres = append(pres, relations.Precondition{Filter: f, MustExist: must})
 	}
+	auditUpdates(c, updates)
 	token, err := s.Engine.Write(guard.NamingUpdates(c.Request.Context(), "updates"), updates, pres)
 	if err != nil {
 		if errors.Is(err, relations.ErrInvalid) {
@@ -187,6 +188,27 @@ func (s *server) writeRelationships(c *gin.Context) {
 	logger(c).Info("relationships written", "updates", len(updates), "by", principal(c).Subject)
 	c.JSON(http.StatusOK, client.WriteResponse{WrittenAt: token})
 }
+
+// auditUpdates names in the audit event what a relationships write asked for (AU1): its
+// target is the first update's resource, and details.updates lists every update as
+// "<operation> <relationship>" (relationships hold no secrets), clipped to auditMaxUpdates.
+func auditUpdates(c *gin.Context, updates []relations.Update) {
+	if len(updates) == 0 {
+		return
+	}
+	auditTarget(c, updates[0].Relationship.Resource.String(), identity.OrgOf(updates[0].Relationship.Resource))
+	lines := make([]string, 0, min(len(updates), auditMaxUpdates))
+	for _, u := range updates[:min(len(updates), auditMaxUpdates)] {
+		lines = append(lines, string(u.Operation)+" "+u.Relationship.String())
+	}
+	if len(updates) > auditMaxUpdates {
+		lines = append(lines, fmt.Sprintf("... and %d more", len(updates)-auditMaxUpdates))
+	}
+	auditDetail(c, "updates", strings.Join(lines, "; "))
+}
+
+// auditMaxUpdates is how many updates one audit event lists.
+const auditMaxUpdates = 50
 
 func (s *server) exportRelationships(c *gin.Context) {
 	c.Header("Content-Type", "application/x-ndjson")

@@ -599,6 +599,27 @@ var cases = []tcase{
 		require.Empty(t, e.read(t, "subject=user:imp0@example.com"), "a refused import left its first lines written")
 	}),
 
+	// AU1: a relationship edit is audited with what it wrote, not only the route's path.
+	tc("AU1_relationship_edit_audited", func(t *testing.T, e *env) {
+		e.write(t, touch("repo:acme/raw#reader@user:audra@example.com"))
+		var out struct {
+			Events []struct {
+				Action, Target string
+				Details        map[string]string
+			}
+		}
+		e.json(t, "GET", "/api/v1/audit?actor=robot:admin&limit=1000", e.admin, nil, 200, &out)
+		found := false
+		for _, ev := range out.Events {
+			if ev.Action == "relationship.write" && strings.Contains(ev.Details["updates"], "touch repo:acme/raw#reader@user:audra@example.com") {
+				found = true
+				require.Equal(t, "repo:acme/raw", ev.Target)
+			}
+		}
+		require.True(t, found, "no audit event names the relationship written: %+v", out.Events)
+		e.write(t, remove("repo:acme/raw#reader@user:audra@example.com"))
+	}),
+
 	// ---- A2: schema ----
 	tc("A2_schema_read_and_validate", func(t *testing.T, e *env) {
 		var sc struct{ Schema string }
