@@ -11,8 +11,9 @@ import (
 // Two holes in token lineage found by a red-team pass, on the real binary (memory).
 func TestLineageHoles_T3_T4_PL3(t *testing.T) {
 	e := startActivatedOn(t, authzBackends[0])
-	rolesFixture(t, e)
+	p, _ := rolesFixture(t, e)
 	t.Run("T3_check_function_needs_its_backer_now", func(t *testing.T) { checkBackedNow(t, e) })
+	t.Run("T3_T4_PL3_pipeline_token_derives_from_its_minter", func(t *testing.T) { pipelineTokenLineage(t, e, p) })
 }
 
 // checkGrant is a grant of the check function on everything.
@@ -58,4 +59,33 @@ func checkBackedNow(t *testing.T, e *env) {
 	// and the checker may still ask about its owner.
 	require.True(t, e.check(t, byAdmin.Token, "repo:beta/x", "read", "user:carol@example.com", e.writtenAt))
 	require.False(t, e.check(t, own.Token, "repo:beta/x", "read", "", e.writtenAt))
+}
+
+// T3, T4, PL3: a pipeline token minted with a short-lived token never outlives it and is
+// refused once it is revoked, like any token minted from another; it still acts as the
+// pipeline.
+func pipelineTokenLineage(t *testing.T, e *env, p cast) {
+	ann := p["ann"]
+	e.setRole(t, e.admin, "lab/secret", "user:ann@example.com", "writer", 200)
+	e.json(t, "POST", "/api/v1/orgs/lab/pipelines", ann, pipeReq("lineage", "lab/secret", "lab/in"), 201, nil)
+	var short minted
+	e.json(t, "POST", "/api/v1/tokens", ann, map[string]string{"ttl": "10m"}, 201, &short)
+
+	var pt minted
+	e.json(t, "POST", "/api/v1/pipelines/lab/lineage/token", short.Token, map[string]string{"ttl": "8760h"}, 201, &pt)
+	require.Equal(t, "pipeline:lab/lineage", pt.Subject)
+	require.True(t, pt.Capped, "T4: capped at the minting token's expiry")
+	require.False(t, pt.ExpiresAt.After(short.ExpiresAt), "T4: %s outlives its minter (%s)", pt.ExpiresAt, short.ExpiresAt)
+	var who struct{ Subject string }
+	e.json(t, "GET", "/api/v1/whoami", pt.Token, nil, 200, &who)
+	require.Equal(t, "pipeline:lab/lineage", who.Subject, "PL3: it acts as the pipeline")
+	require.True(t, e.check(t, pt.Token, "repo:lab/in", "read", "", ""), "PL3: it reads its input")
+
+	var long minted // a token asked within the minter's life is not capped
+	e.json(t, "POST", "/api/v1/pipelines/lab/lineage/token", ann, map[string]string{"ttl": "1h"}, 201, &long)
+	require.False(t, long.Capped)
+
+	e.json(t, "DELETE", "/api/v1/tokens/"+short.ID, ann, nil, 200, nil)
+	e.fail(t, "GET", "/api/v1/whoami", pt.Token, nil, 401, "unauthenticated", "")
+	e.json(t, "GET", "/api/v1/whoami", long.Token, nil, 200, nil)
 }
