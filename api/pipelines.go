@@ -44,7 +44,7 @@ func (s *server) pipelineRoutes() []route {
 		{Method: "DELETE", Path: "/api/v1/pipelines/:org/:name", Summary: "Delete a pipeline, its wiring and its tokens", Rules: "PL3", Response: client.DeletedResponse{}, Status: 200, Audit: "pipeline.delete", Op: authz.OpPipelineDelete,
 			Errors: []failure{errNotFound}, handler: s.onPipeline(s.deletePipeline)},
 		{Method: "POST", Path: "/api/v1/pipelines/:org/:name/token", Summary: "Mint the pipeline's own token", Rules: "PL3 T4", Request: client.PipelineTokenRequest{}, Response: client.MintResponse{}, Status: 201, Audit: "pipeline.token", Op: authz.OpPipelineToken, Secret: true,
-			Description: "Subject pipeline:<org>/<name>, a root token whose lineage ends at the pipeline, within the token lifetime bounds and its creator's: a pipeline whose creator's API key expired or was deleted gets none (409 creator_gone), and no token outlives that key (capped:true says the cut); deleting the pipeline refuses it.",
+			Description: "Subject pipeline:<org>/<name>, acting as the pipeline (its creator's access, PL3), within the token lifetime bounds and its creator's: a pipeline whose creator's API key expired or was deleted gets none (409 creator_gone), and no token outlives that key. It derives from the token making the request, like POST /api/v1/tokens: it never outlives it (capped:true says either cut) and revoking, deleting or expiring it refuses the pipeline token; deleting the pipeline refuses it too.",
 			Errors:      []failure{errNotFound, errCreatorGone}, handler: s.onPipeline(s.pipelineToken)},
 	}
 }
@@ -164,7 +164,8 @@ func (s *server) pipelineToken(c *gin.Context, org, name string) {
 	if !bind(c, &req) {
 		return
 	}
-	m, err := s.Pipelines.Token(c.Request.Context(), org, name, req.TTL.D())
+	parent := principal(c) // the pipeline token derives from the caller's (T3, T4)
+	m, err := s.Pipelines.TokenFrom(c.Request.Context(), &parent, org, name, req.TTL.D())
 	if err != nil {
 		writeDataError(c, err)
 		return

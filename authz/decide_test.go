@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
+	"github.com/gatehouse-dev/gatehouse/tokens"
 )
 
 // everyone lists every principal kind, sorted.
@@ -170,5 +171,30 @@ func TestDecideFailsClosed(t *testing.T) {
 	a := New(deadEngine{}, nil)
 	for _, op := range []Op{OpPlatformAdmin, OpOrgRead, OpOrgManage, OpRelationshipWrite} {
 		require.Error(t, a.Decide(context.Background(), principals["platform-admin"], op, "acme"), op)
+	}
+}
+
+// T3: the check function is asked of its backer at each use, not only at mint time (a
+// red-team hole): a checker token whose owner minted it as a platform admin stops
+// answering about others once the owner is no longer one, like the owner's own token.
+func TestMayInspectT3CheckBackedNow(t *testing.T) {
+	a := newAuthorizer(t)
+	ctx := context.Background()
+	for name, tc := range map[string]struct {
+		p    tokens.Principal
+		want bool
+	}{
+		"self-minted by a platform admin":        {minted(principal("robot:admin", "scoped", checkRead, "t-a", time.Hour), "robot:admin"), true},
+		"self-minted by an ex platform admin":    {minted(principal("user:alice@example.com", "scoped", checkRead, "t-a", time.Hour), "user:alice@example.com"), false},
+		"minted for a robot by a platform admin": {principals["checker"], true},
+		"minted for a robot by an ex admin":      {minted(principal("robot:ci", "scoped", checkRead, "t-b", time.Hour), "user:bob@example.com"), false},
+		"root token of a non-admin":              {principal("robot:ci", "scoped", checkRead, "", time.Hour), false},
+	} {
+		err := a.MayInspect(ctx, tc.p, "repo", "acme")
+		if tc.want {
+			require.NoError(t, err, name)
+		} else {
+			require.Equal(t, apperr.Forbidden, apperr.KindOf(err), name)
+		}
 	}
 }

@@ -81,6 +81,15 @@ var (
 	read = []tokens.Grant{{Functions: []string{"read"}, Resources: []string{"*"}, Orgs: []string{"*"}}}
 )
 
+// checkRead is role checker's grants.
+var checkRead = []tokens.Grant{{Functions: []string{"check", "read"}, Resources: []string{"*"}, Orgs: []string{"*"}}}
+
+// minted sets the owner of p's parent, as Verify does.
+func minted(p tokens.Principal, minter string) tokens.Principal {
+	p.ParentSubject = minter
+	return p
+}
+
 // principal builds what tokens.Service.Verify returns for a token.
 func principal(subject, kind string, grants []tokens.Grant, parent string, life time.Duration) tokens.Principal {
 	return tokens.Principal{Subject: subject, TokenID: "t-" + subject + "-" + kind, Kind: kind, Grants: grants,
@@ -99,8 +108,7 @@ var principals = map[string]tokens.Principal{
 	"derived-member":    principal("user:bob@example.com", "user", nil, "t-parent", time.Hour),
 	"scoped-read":       principal("user:alice@example.com", "scoped", read, "t-parent", time.Hour),
 	"scoped-admin-role": principal("robot:admin", "scoped", all, "t-parent", time.Hour),
-	"checker": principal("robot:ci", "scoped", []tokens.Grant{{Functions: []string{"check", "read"},
-		Resources: []string{"*"}, Orgs: []string{"*"}}}, "", time.Hour),
+	"checker":           minted(principal("robot:ci", "scoped", checkRead, "t-robot:admin-robot", time.Hour), "robot:admin"),
 	"token-manager": principal("user:bob@example.com", "scoped", []tokens.Grant{{Functions: []string{"manage"},
 		Resources: []string{"token"}, Orgs: []string{"*"}}}, "t-parent", time.Hour),
 }

@@ -98,8 +98,14 @@ func (t *target) activate(ctx context.Context) error {
 	if _, err := t.app.Platform().CreateRobot(ctx, "bench-checker", "robot:bench-admin", 0); err != nil {
 		return fmt.Errorf("create robot: %w", err)
 	}
+	// The check function holds only while a platform admin backs it (T3): the checker
+	// token derives from the admin's.
+	admin, err := t.app.Tokens().Verify(ctx, t.adminToken)
+	if err != nil {
+		return fmt.Errorf("verify the admin token: %w", err)
+	}
 	minted, err := t.app.Tokens().Mint(ctx, tokens.MintRequest{
-		Subject: "robot:bench-checker", Kind: tokens.KindRobot, TTL: 24 * time.Hour,
+		Subject: "robot:bench-checker", Kind: tokens.KindRobot, TTL: 24 * time.Hour, Parent: &admin,
 		Grants: []tokens.Grant{{Functions: []string{"check"}, Resources: []string{"*"}, Orgs: []string{"*"}}},
 	})
 	if err != nil {

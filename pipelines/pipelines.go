@@ -328,11 +328,20 @@ func (s *Service) orphan(ctx context.Context, org, name string) (bool, error) {
 	return len(rels) == 0, err
 }
 
-// Token mints the pipeline's own token (PL3): subject pipeline:<org>/<name>, kind
-// "pipeline", a root token (no parent: its lineage ends at the pipeline), its lifetime
-// within the token bounds (T4) and its creator's (creatorLifetime). Deleting the
-// pipeline deletes it.
+// Token mints the pipeline's own token (PL3) as a root token, without a minting token:
+// TokenFrom with no parent. Requests of the API mint with TokenFrom and their token.
 func (s *Service) Token(ctx context.Context, org, name string, ttl time.Duration) (tokens.Minted, error) {
+	return s.TokenFrom(ctx, nil, org, name, ttl)
+}
+
+// TokenFrom mints the pipeline's own token (PL3): subject pipeline:<org>/<name>, kind
+// "pipeline", its lifetime within the token bounds (T4) and its creator's
+// (creatorLifetime). parent is the token making the request (nil: none): the pipeline
+// token is derived from it like any token minted from another (T3, T4), so it never
+// outlives it (Minted.Capped says the cut) and is refused once it, or one of its
+// ancestors, is revoked, deleted or expired; it still acts as the pipeline, whose
+// access stays its creator's (PL3). Deleting the pipeline deletes it.
+func (s *Service) TokenFrom(ctx context.Context, parent *tokens.Principal, org, name string, ttl time.Duration) (tokens.Minted, error) {
 	var m tokens.Minted
 	err := s.st.Lock(ctx, lockName(org, name), func(ctx context.Context) error {
 		row, err := s.Get(ctx, org, name)
@@ -343,7 +352,8 @@ func (s *Service) Token(ctx context.Context, org, name string, ttl time.Duration
 		if err != nil {
 			return err
 		}
-		m, err = s.tokens.Mint(ctx, tokens.MintRequest{Subject: relations.Subject{Object: Object(org, name)}.String(), Kind: TokenKind, TTL: ttl})
+		m, err = s.tokens.Mint(ctx, tokens.MintRequest{Subject: relations.Subject{Object: Object(org, name)}.String(),
+			Kind: TokenKind, TTL: ttl, Parent: parent})
 		m.Capped = m.Capped || capped
 		return err
 	})

@@ -245,3 +245,30 @@ func TestPL3TokenBoundByCreatorKey(t *testing.T) {
 	_, err = f.svc.Token(f.ctx, "acme", "byetl", time.Hour)
 	require.Equal(t, apperr.Conflict, apperr.KindOf(err), "a deleted key's pipeline: %v", err)
 }
+
+// T3, T4, PL3: a pipeline token minted from a token derives from it: it never outlives
+// it (capped), is refused once it is revoked, and still acts as the pipeline.
+func TestPL3TokenFromDerivesFromTheMinter(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.svc.Create(f.ctx, f.ann, "acme", "p", spec)
+	require.NoError(t, err)
+	short, err := f.tok.Mint(f.ctx, tokens.MintRequest{Subject: f.ann.Subject, Kind: tokens.KindUser, TTL: 10 * time.Minute})
+	require.NoError(t, err)
+	parent, err := f.tok.Verify(f.ctx, short.Token)
+	require.NoError(t, err)
+
+	m, err := f.svc.TokenFrom(f.ctx, &parent, "acme", "p", 365*24*time.Hour)
+	require.NoError(t, err)
+	require.True(t, m.Capped)
+	require.False(t, m.ExpiresAt.After(short.ExpiresAt), "T4: %s outlives its minter's %s", m.ExpiresAt, short.ExpiresAt)
+	p, err := f.tok.Verify(f.ctx, m.Token)
+	require.NoError(t, err)
+	require.Equal(t, "pipeline:acme/p", p.Subject)
+	require.Equal(t, pipelines.TokenKind, p.Kind)
+
+	require.NoError(t, f.tok.Revoke(f.ctx, f.ann.Subject, short.ID))
+	_, err = f.tok.Verify(f.ctx, m.Token)
+	require.Equal(t, apperr.Unauthenticated, apperr.KindOf(err), "T3: revoking the minter refuses the pipeline token")
+	_, err = f.svc.TokenFrom(f.ctx, &parent, "acme", "p", time.Hour)
+	require.Equal(t, apperr.Unauthenticated, apperr.KindOf(err), "a revoked token mints nothing")
+}

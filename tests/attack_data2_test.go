@@ -120,9 +120,14 @@ func attackDeletedCreator(t *testing.T, e *env) {
 			maker := create()
 			_, pname, _ := strings.Cut(pipe, "/")
 			e.json(t, "POST", "/api/v1/orgs/acme/pipelines", maker, pipeReq(pname, "acme/clean", "acme/raw"), 201, nil)
-			tok := pipelineToken(t, e, maker, pipe).Token
+			// The creator's own pipeline token derives from the creator's token, which
+			// deleting the creator deletes (T3, T4): it is refused outright. The admin's
+			// outlives the creator, and PL3 is what refuses it.
+			own := pipelineToken(t, e, maker, pipe).Token
+			tok := pipelineToken(t, e, e.admin, pipe).Token
 			require.True(t, e.check(t, tok, "repo:acme/raw", "read", "", ""))
 			del()
+			e.fail(t, "POST", "/api/v1/check", own, map[string]string{"resource": "repo:acme/raw", "permission": "read"}, 401, "unauthenticated", "")
 			require.False(t, e.check(t, tok, "repo:acme/raw", "read", "", ""), "PL3: the creator is gone")
 			e.fail(t, "POST", "/api/v1/repos/acme/raw/credentials", tok, map[string]string{"access": "read"}, 404, "", "-") // B6
 			e.fail(t, "PUT", "/api/v1/pipelines/"+pipe, e.admin, map[string]any{"inputs": []string{"acme/raw"}, "output": "acme/clean"}, 409, "creator_gone", "")

@@ -150,3 +150,27 @@ func TestVerifyUnknownID(t *testing.T) {
 	unauth(t, errUnknown, "unknown id")
 	require.Len(t, dummyHash, len(Hash(m.Token)), "the dummy costs a full comparison")
 }
+
+// TestVerifyNamesTheMinter: Verify returns the owner of the parent token, which authz asks
+// again at each use about powers granted only because the minter held them (T3: the
+// check function).
+func TestVerifyNamesTheMinter(t *testing.T) {
+	ctx := context.Background()
+	s := NewService(store.NewMemory(), DefaultConfig())
+	root, err := s.Mint(ctx, MintRequest{Subject: "user:admin@example.com", Kind: KindUser, TTL: time.Hour})
+	require.NoError(t, err)
+	rp, err := s.Verify(ctx, root.Token)
+	require.NoError(t, err)
+	require.Empty(t, rp.ParentSubject, "a root token has no minter")
+	child, err := s.Mint(ctx, MintRequest{Subject: "robot:ci", Kind: KindScoped, TTL: time.Hour, Parent: &rp,
+		Grants: []Grant{{Functions: []string{FuncCheck}, Resources: []string{Any}, Orgs: []string{Any}}}})
+	require.NoError(t, err)
+	cp, err := s.Verify(ctx, child.Token)
+	require.NoError(t, err)
+	require.Equal(t, "user:admin@example.com", cp.ParentSubject)
+	grand, err := s.Mint(ctx, MintRequest{Subject: "robot:ci", Kind: KindScoped, TTL: time.Hour, Parent: &cp, Grants: cp.Grants})
+	require.NoError(t, err)
+	gp, err := s.Verify(ctx, grand.Token)
+	require.NoError(t, err)
+	require.Equal(t, "robot:ci", gp.ParentSubject, "the minter is the parent's owner, not the root's")
+}

@@ -48,6 +48,10 @@ type Principal struct {
 	Grants    []Grant // nil: the owner's full access
 	ExpiresAt time.Time
 	ParentID  string // the token that minted this one; "" for a root token
+	// ParentSubject is the owner of the token that minted this one (Verify fills it in;
+	// "" for a root token): powers granted at mint time only because the minter held
+	// them (the check function) are asked of it again at each use (T3).
+	ParentSubject string
 }
 
 // Scoped reports whether the token is limited by grants.
@@ -187,7 +191,7 @@ func (s *Service) Prepare(req MintRequest) (Minted, store.Token, error) {
 // MaxLineageDepth tokens deep.
 func (s *Service) Mint(ctx context.Context, req MintRequest) (Minted, error) {
 	if req.Parent != nil {
-		depth, err := s.ancestors(ctx, req.Parent.TokenID, s.now(), MaxLineageDepth)
+		depth, _, err := s.ancestors(ctx, req.Parent.TokenID, s.now(), MaxLineageDepth)
 		if depth >= MaxLineageDepth {
 			return Minted{}, apperr.InvalidField("parent", "tokens derive from tokens at most %d deep", MaxLineageDepth)
 		}
@@ -245,10 +249,12 @@ func (s *Service) Verify(ctx context.Context, token string) (Principal, error) {
 	if !hashOK || rec.RevokedAt != nil || !now.Before(rec.ExpiresAt) {
 		return Principal{}, apperr.Unauth()
 	}
-	if _, err := s.ancestors(ctx, rec.ParentID, now, MaxLineageDepth-1); err != nil {
+	_, minter, err := s.ancestors(ctx, rec.ParentID, now, MaxLineageDepth-1)
+	if err != nil {
 		return Principal{}, err
 	}
-	p := Principal{Subject: rec.Subject, TokenID: rec.ID, Kind: rec.Kind, Role: rec.Role, ExpiresAt: rec.ExpiresAt, ParentID: rec.ParentID}
+	p := Principal{Subject: rec.Subject, TokenID: rec.ID, Kind: rec.Kind, Role: rec.Role, ExpiresAt: rec.ExpiresAt,
+		ParentID: rec.ParentID, ParentSubject: minter}
 	if rec.Grants != nil {
 		if err := json.Unmarshal(rec.Grants, &p.Grants); err != nil {
 			return Principal{}, fmt.Errorf("token %s: corrupt grants: %w", rec.ID, err)
@@ -264,28 +270,32 @@ func unavailable(err error) error {
 	return apperr.New(apperr.Unavailable, "unavailable", "token store unavailable").WithCause(err)
 }
 
-// ancestors walks the chain of parents from parentID and returns its length. It fails
-// with apperr.Unauth when an ancestor is missing, revoked or expired at now, or when the
-// chain is longer than limit (a cycle included); the length is then limit.
-func (s *Service) ancestors(ctx context.Context, parentID string, now time.Time, limit int) (int, error) {
-	depth := 0
+// ancestors walks the chain of parents from parentID and returns its length and the
+// owner of the first (the parent; "" without one). It fails with apperr.Unauth when an
+// ancestor is missing, revoked or expired at now, or when the chain is longer than limit
+// (a cycle included); the length is then limit.
+func (s *Service) ancestors(ctx context.Context, parentID string, now time.Time, limit int) (int, string, error) {
+	depth, parent := 0, ""
 	for id := parentID; id != ""; depth++ {
 		if depth >= limit {
-			return depth, apperr.Unauth()
+			return depth, "", apperr.Unauth()
 		}
 		a, err := s.store.GetToken(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
-			return depth, apperr.Unauth()
+			return depth, "", apperr.Unauth()
 		}
 		if err != nil {
-			return depth, unavailable(err)
+			return depth, "", unavailable(err)
 		}
 		if a.RevokedAt != nil || !now.Before(a.ExpiresAt) {
-			return depth, apperr.Unauth()
+			return depth, "", apperr.Unauth()
+		}
+		if depth == 0 {
+			parent = a.Subject
 		}
 		id = a.ParentID
 	}
-	return depth, nil
+	return depth, parent, nil
 }
 
 // Info is a token's metadata, never its secret.
