@@ -2,6 +2,7 @@ package guard
 
 import (
 	"context"
+	"slices"
 
 	"github.com/gatehouse-dev/gatehouse/internal/apperr"
 	"github.com/gatehouse-dev/gatehouse/relations"
@@ -15,7 +16,8 @@ import (
 // without #org is 404 to everyone while its name stays taken, a repo whose #bucket is
 // swapped disagrees with its stored row, an org without #platform shuts out even the
 // platform admins. The relationships route may add them (the guard's org-link rules
-// apply) but not delete them: that is the dedicated DELETE routes' job.
+// apply) and replace them in one write, but not delete them: that is the dedicated DELETE
+// routes' job.
 
 // isStructural reports whether r is a structural link.
 func isStructural(r relations.Relationship) bool {
@@ -30,6 +32,15 @@ func isStructural(r relations.Relationship) bool {
 	return false
 }
 
+// replaced reports whether updates also write a replacement for r: the same resource
+// and relation, another subject (a repo moved to another config of its org, R4: its
+// stored location stays, and the other rules judge the new link).
+func replaced(r relations.Relationship, updates []relations.Update) bool {
+	return slices.ContainsFunc(updates, func(u relations.Update) bool {
+		return u.Operation != relations.OpDelete && u.Relationship.Resource == r.Resource && u.Relationship.Relation == r.Relation
+	})
+}
+
 // refuseStructuralDeletes refuses, on the generic relationships routes (ctx names their
 // updates, NamingUpdates), a write deleting a structural link.
 func refuseStructuralDeletes(ctx context.Context, updates []relations.Update) error {
@@ -38,7 +49,7 @@ func refuseStructuralDeletes(ctx context.Context, updates []relations.Update) er
 		return nil
 	}
 	for i, u := range updates {
-		if u.Operation != relations.OpDelete || !isStructural(u.Relationship) {
+		if u.Operation != relations.OpDelete || !isStructural(u.Relationship) || replaced(u.Relationship, updates) {
 			continue
 		}
 		e := apperr.New(apperr.Forbidden, "structural_link",

@@ -31,6 +31,14 @@ func TestStructuralLinksStayWithTheirObjectO1R4(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, got, 2, "nothing deleted")
 
+	// A replacement in the same write is no orphaning: the repo moves to another config
+	// of its org (R4 and the other rules judge the new link).
+	f.bucketConfigs(t, "acme", "other")
+	swap := append(ups(t, relations.OpDelete, "repo:acme/raw#bucket@bucket:acme/main"), ups(t, relations.OpTouch, "repo:acme/raw#bucket@bucket:acme/other")...)
+	_, err = f.g.Write(raw, swap, nil)
+	require.NoError(t, err)
+	links[1] = "repo:acme/raw#bucket@bucket:acme/other"
+
 	_, err = f.g.Write(f.ctx, ups(t, relations.OpDelete, links...), nil) // a service deleting the objects
 	require.NoError(t, err)
 }
