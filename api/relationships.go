@@ -20,7 +20,7 @@ import (
 )
 
 // maxUpdates bounds one relationship write.
-const maxUpdates = 1000
+const maxUpdates = relations.MaxUpdatesPerWrite
 
 // parseFilter reads "type" or "type:id" for resource and subject (a subject may end in
 // "#relation"). The resource part may be empty when the subject is given.

@@ -10,14 +10,13 @@ import (
 	"github.com/gatehouse-dev/gatehouse/schema"
 )
 
-// maxRemovalUpdates is the most relationships one removal deletes: SpiceDB's limit of
-// updates per write (relations' defaultMaxUpdates, SpiceDB's own default for
-// --write-relationships-max-updates-per-call). A removal must be one write, so that it is
+// maxRemovalUpdates is the most relationships one removal deletes: the limit of updates
+// per write (relations.MaxUpdatesPerWrite). A removal must be one write, so that it is
 // atomic and the guard's last-admin rule sees all of it (O2, O3); past the limit
 // SpiceDB would refuse the whole write. memberRemoval refuses it first, naming the
 // count, and nothing changes: the admin removes some of the person's repo grants or team
 // memberships, then removes the person.
-const maxRemovalUpdates = 1000
+const maxRemovalUpdates = relations.MaxUpdatesPerWrite
 
 // memberRemoval is the one write that removes subject o from org (O3, PL3): its org
 // roles and every relationship on an object of org that names it directly, its repo

@@ -71,8 +71,13 @@ func consistencyAt(c Consistency, st *revState) *v1.Consistency {
 	return consistencyProto(c)
 }
 
+// MaxUpdatesPerWrite is the most updates one relationship write may hold: SpiceDB's
+// default --write-relationships-max-updates-per-call, which the embedded server is given.
+// A change that must be atomic (one write) cannot be larger.
+const MaxUpdatesPerWrite = 1000
+
 const (
-	defaultMaxUpdates = 1000
+	defaultMaxUpdates = MaxUpdatesPerWrite
 	readPageSize      = 1000
 	bulkCheckChunk    = 100
 	exportPageSize    = 1000
