@@ -111,21 +111,12 @@ func parseRelationship(field, s string) (relations.Relationship, error) {
 		}
 		r.Subject = sub
 	}
-	if !schema.RelationHolds(r.Resource.Type, r.Relation, r.Subject.Type, r.Subject.Relation, r.Subject.ID == "*") {
-		return r, apperr.InvalidField(field, "%s: the schema has no relation %s#%s holding %s (GET /api/v1/schema)", s, r.Resource.Type, r.Relation, subjectKind(r.Subject))
+	wildcard := r.Subject.ID == "*"
+	if !schema.RelationHolds(r.Resource.Type, r.Relation, r.Subject.Type, r.Subject.Relation, wildcard) {
+		return r, apperr.InvalidField(field, "%s: the schema has no relation %s#%s holding %s (GET /api/v1/schema)",
+			s, r.Resource.Type, r.Relation, schema.SubjectKind(r.Subject.Type, r.Subject.Relation, wildcard))
 	}
 	return r, nil
-}
-
-// subjectKind is the kind of subject s is, as the schema spells it: user, team#member, user:*.
-func subjectKind(s relations.Subject) string {
-	switch {
-	case s.ID == "*":
-		return schema.Wildcard(s.Type)
-	case s.Relation != "":
-		return s.Type + "#" + s.Relation
-	}
-	return s.Type
 }
 
 func (s *server) writeRelationships(c *gin.Context) {

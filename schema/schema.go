@@ -111,17 +111,21 @@ const (
 // Wildcard spells the wildcard subject type of typ ("user:*").
 func Wildcard(typ string) string { return typ + ":*" }
 
-// RelationHolds reports whether relation on resourceType (API type names) holds subjects of
-// subjectType, with subjectRelation ("" for none) or as a wildcard, as Relations says.
+// RelationHolds reports whether relation on resourceType (API type names) holds subjects
+// of subjectType, with subjectRelation ("" for none) or as a wildcard, as Relations says.
 func RelationHolds(resourceType, relation, subjectType, subjectRelation string, wildcard bool) bool {
-	want := subjectType
+	return slices.Contains(Relations[resourceType][relation], SubjectKind(subjectType, subjectRelation, wildcard))
+}
+
+// SubjectKind spells a kind of subject as Relations does: user, team#member, user:*.
+func SubjectKind(subjectType, subjectRelation string, wildcard bool) string {
 	switch {
 	case wildcard:
-		want = Wildcard(subjectType)
+		return Wildcard(subjectType)
 	case subjectRelation != "":
-		want = subjectType + "#" + subjectRelation
+		return subjectType + "#" + subjectRelation
 	}
-	return slices.Contains(Relations[resourceType][relation], want)
+	return subjectType
 }
 
 // principals are the subject types a grant names.
